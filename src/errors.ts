@@ -1,0 +1,144 @@
+/**
+ * Every error syncmgr raises is a {@link SyncmgrError} with a stable string `code`. Codes are part of
+ * the public contract (and of the wire protocol, see docs/PROTOCOL.md §6): match on `code`, never on
+ * message text, which may be reworded.
+ */
+
+/** Codes a server sends in an error response. Stable; new ones may be added. */
+export type RemoteErrorCode =
+  | 'BAD_REQUEST'
+  | 'PROTOCOL_ERROR'
+  | 'FRAME_TOO_LARGE'
+  | 'HELLO_REQUIRED'
+  | 'UNSUPPORTED_PROTOCOL'
+  | 'UNKNOWN_TYPE'
+  | 'UNKNOWN_METHOD'
+  | 'INVALID_ARGUMENT'
+  | 'WRONG_TYPE'
+  | 'KEY_NOT_FOUND'
+  | 'OUT_OF_RANGE'
+  | 'SHUTTING_DOWN'
+  | 'INTERNAL';
+
+/** Codes raised on the client side without a server response. */
+export type LocalErrorCode =
+  | 'AUTH_FAILED'
+  | 'CONNECTION_CLOSED'
+  | 'CONNECTION_FAILED'
+  | 'TOO_MANY_CONNECTIONS'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'CONFIG_ERROR';
+
+export type ErrorCode = RemoteErrorCode | LocalErrorCode;
+
+/** The error object as it travels in a response: `{"code": "...", "message": "..."}`. */
+export interface WireError {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+/** Base class of every syncmgr error. */
+export class SyncmgrError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The other end failed the HMAC challenge (wrong authkey), or the handshake was malformed. */
+export class AuthenticationError extends SyncmgrError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('AUTH_FAILED', message, options);
+  }
+}
+
+/** The connection closed (or was never open) while a request was outstanding. */
+export class ConnectionClosedError extends SyncmgrError {
+  constructor(message = 'connection closed', options?: ErrorOptions) {
+    super('CONNECTION_CLOSED', message, options);
+  }
+}
+
+/** The server could not be reached, or refused the connection (code `TOO_MANY_CONNECTIONS`). */
+export class ConnectionError extends SyncmgrError {
+  constructor(code: 'CONNECTION_FAILED' | 'TOO_MANY_CONNECTIONS', message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A call or the connect handshake did not finish in time. A timed-out request may still have been
+ * applied by the server: the timeout only stops waiting for the answer.
+ */
+export class TimeoutError extends SyncmgrError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TIMEOUT', message, options);
+  }
+}
+
+/** The caller's AbortSignal fired. Like a timeout, the request may still have been applied. */
+export class AbortError extends SyncmgrError {
+  constructor(message = 'the operation was aborted', options?: ErrorOptions) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** Options or a connection string are unusable (no authkey, bad URL...). */
+export class ConfigurationError extends SyncmgrError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFIG_ERROR', message, options);
+  }
+}
+
+/** The server answered a request with an error; `code` is one of {@link RemoteErrorCode}. */
+export class RemoteError extends SyncmgrError {
+  /** Extra structured context the server attached, if any. */
+  readonly details: unknown;
+
+  constructor(code: string, message: string, details?: unknown) {
+    super(code, message);
+    this.details = details;
+  }
+}
+
+/**
+ * Server side: an operation failed in a way the client should see. Thrown by shared objects and
+ * dispatch, turned into a wire error by {@link toWire}.
+ */
+export class OperationError extends SyncmgrError {
+  readonly details: unknown;
+
+  constructor(code: RemoteErrorCode, message: string, details?: unknown) {
+    super(code, message);
+    this.details = details;
+  }
+}
+
+/** Server side: turns anything thrown while serving a request into the wire form. */
+export function toWire(err: unknown): WireError {
+  if (err instanceof OperationError) {
+    return err.details === undefined
+      ? { code: err.code, message: err.message }
+      : { code: err.code, message: err.message, details: err.details };
+  }
+  // Anything else is a bug on our side; say so without leaking internals beyond the message.
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message: `internal server error: ${message}` };
+}
+
+/** Client side: rebuilds a wire error as a typed error. */
+export function fromWire(wire: unknown): RemoteError {
+  if (wire !== null && typeof wire === 'object') {
+    const { code, message, details } = wire as Partial<WireError>;
+    if (typeof code === 'string' && typeof message === 'string') return new RemoteError(code, message, details);
+  }
+  return new RemoteError('PROTOCOL_ERROR', `malformed error from server: ${JSON.stringify(wire)}`);
+}

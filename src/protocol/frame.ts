@@ -1,0 +1,231 @@
+/**
+ * Length-prefixed framing, as in CPython's `multiprocessing.connection`: a 4-byte big-endian signed
+ * length then the payload; a length of -1 announces an 8-byte big-endian unsigned length instead.
+ * Pure: no sockets, no timers.
+ */
+
+/** A framing violation. `code` is FRAME_TOO_LARGE or PROTOCOL_ERROR. */
+export class FrameError extends Error {
+  constructor(
+    readonly code: 'FRAME_TOO_LARGE' | 'PROTOCOL_ERROR',
+    message: string,
+  ) {
+    super(message);
+  }
+  override get name(): string {
+    return 'FrameError';
+  }
+}
+
+const EXTENDED_MARKER = -1;
+const MAX_SHORT_LENGTH = 0x7fffffff;
+
+/** Encodes one frame. Strings are written as UTF-8 straight into the frame buffer (no extra copy). */
+export function encodeFrame(payload: Buffer | string): Buffer {
+  if (typeof payload === 'string') {
+    const length = Buffer.byteLength(payload);
+    const headerLength = length > MAX_SHORT_LENGTH ? 12 : 4;
+    const frame = Buffer.allocUnsafe(headerLength + length);
+    writeHeader(frame, length);
+    frame.write(payload, headerLength, 'utf8');
+    return frame;
+  }
+  const headerLength = payload.length > MAX_SHORT_LENGTH ? 12 : 4;
+  const frame = Buffer.allocUnsafe(headerLength + payload.length);
+  writeHeader(frame, payload.length);
+  payload.copy(frame, headerLength);
+  return frame;
+}
+
+/** Encodes only the header for a payload of `length` bytes (4 bytes, or 12 in the extended form). */
+export function encodeHeader(length: number): Buffer {
+  const header = Buffer.allocUnsafe(length > MAX_SHORT_LENGTH ? 12 : 4);
+  writeHeader(header, length);
+  return header;
+}
+
+function writeHeader(target: Buffer, length: number): void {
+  if (length > MAX_SHORT_LENGTH) {
+    target.writeInt32BE(EXTENDED_MARKER, 0);
+    target.writeBigUInt64BE(BigInt(length), 4);
+  } else {
+    target.writeInt32BE(length, 0);
+  }
+}
+
+/**
+ * Incremental frame decoder. Feed it chunks in arrival order; it calls `onFrame` once per complete
+ * payload. A header that announces more than `maxFrameBytes` throws before any of that payload is
+ * buffered, so a hostile length cannot make us allocate. After a throw the decoder is unusable.
+ *
+ * Payloads that lie within one chunk are returned as views into it (no copy); a payload spread over
+ * chunks is copied once into a buffer of exactly its size.
+ */
+export class FrameDecoder {
+  /** Largest payload accepted; may be raised after the handshake. */
+  maxFrameBytes: number;
+  private readonly onFrame: (payload: Buffer) => void;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Payload length of the frame being read, or -1 while waiting for a header. */
+  private need = -1;
+  private stopped = false;
+  private paused = false;
+
+  constructor(maxFrameBytes: number, onFrame: (payload: Buffer) => void) {
+    this.maxFrameBytes = maxFrameBytes;
+    this.onFrame = onFrame;
+  }
+
+  /** Bytes received but not yet delivered as a frame. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Stops delivering frames, even those already buffered (the owner is closing). */
+  stop(): void {
+    this.stopped = true;
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  /** Holds frames back (bytes are still buffered) until {@link resume}. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Delivers what was held back. @throws FrameError as {@link push} does. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.drain();
+  }
+
+  /** @throws FrameError on a negative or oversized length header. */
+  push(chunk: Buffer): void {
+    if (this.stopped || chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    this.drain();
+  }
+
+  private drain(): void {
+    while (!this.stopped && !this.paused) {
+      if (this.need < 0 && !this.readHeader()) return;
+      if (this.buffered < this.need) return;
+      const payload = this.take(this.need);
+      this.need = -1;
+      this.onFrame(payload);
+    }
+  }
+
+  /** Parses the next header if enough bytes are here; returns false if it needs more. */
+  private readHeader(): boolean {
+    if (this.buffered < 4) return false;
+    const length = this.peek(4).readInt32BE(0);
+    if (length >= 0) {
+      this.checkLength(length);
+      this.skip(4);
+      this.need = length;
+      return true;
+    }
+    if (length !== EXTENDED_MARKER) {
+      this.fail('PROTOCOL_ERROR', `invalid frame header: negative length ${length}`);
+    }
+    if (this.buffered < 12) return false;
+    const extended = this.peek(12).readBigUInt64BE(4);
+    if (extended > BigInt(this.maxFrameBytes)) this.tooLarge(extended);
+    this.skip(12);
+    this.need = Number(extended);
+    return true;
+  }
+
+  private checkLength(length: number): void {
+    if (length > this.maxFrameBytes) this.tooLarge(length);
+  }
+
+  private tooLarge(length: number | bigint): never {
+    this.fail(
+      'FRAME_TOO_LARGE',
+      `frame of ${length} bytes exceeds the maximum of ${this.maxFrameBytes} bytes`,
+    );
+  }
+
+  private fail(code: FrameError['code'], message: string): never {
+    this.stop();
+    throw new FrameError(code, message);
+  }
+
+  /** The first `n` buffered bytes, without consuming them. */
+  private peek(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) return first;
+    return Buffer.concat(this.chunks, n);
+  }
+
+  private skip(n: number): void {
+    this.take(n);
+  }
+
+  /** Removes and returns the first `n` buffered bytes. */
+  private take(n: number): Buffer {
+    this.buffered -= n;
+    const first = this.chunks[0];
+    if (first === undefined || n === 0) return Buffer.alloc(0);
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    if (first.length === n) {
+      this.chunks.shift();
+      return first;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let offset = 0;
+    while (offset < n) {
+      const chunk = this.chunks[0]!;
+      const wanted = n - offset;
+      if (chunk.length <= wanted) {
+        chunk.copy(out, offset);
+        offset += chunk.length;
+        this.chunks.shift();
+      } else {
+        chunk.copy(out, offset, 0, wanted);
+        this.chunks[0] = chunk.subarray(wanted);
+        offset += wanted;
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Decodes a message that must hold exactly one frame (one WebSocket binary message).
+ * @throws FrameError if the header is invalid, over `maxFrameBytes`, or disagrees with the size.
+ */
+export function decodeSingleFrame(message: Buffer, maxFrameBytes: number): Buffer {
+  if (message.length < 4) throw new FrameError('PROTOCOL_ERROR', 'message too short to hold a frame header');
+  let length = message.readInt32BE(0);
+  let headerLength = 4;
+  if (length === EXTENDED_MARKER) {
+    if (message.length < 12) throw new FrameError('PROTOCOL_ERROR', 'message too short to hold an extended frame header');
+    const extended = message.readBigUInt64BE(4);
+    if (extended > BigInt(maxFrameBytes)) {
+      throw new FrameError('FRAME_TOO_LARGE', `frame of ${extended} bytes exceeds the maximum of ${maxFrameBytes} bytes`);
+    }
+    length = Number(extended);
+    headerLength = 12;
+  } else if (length < 0) {
+    throw new FrameError('PROTOCOL_ERROR', `invalid frame header: negative length ${length}`);
+  }
+  if (length > maxFrameBytes) {
+    throw new FrameError('FRAME_TOO_LARGE', `frame of ${length} bytes exceeds the maximum of ${maxFrameBytes} bytes`);
+  }
+  if (message.length !== headerLength + length) {
+    throw new FrameError(
+      'PROTOCOL_ERROR',
+      `a message must carry exactly one frame: header says ${length} bytes, message has ${message.length - headerLength}`,
+    );
+  }
+  return message.subarray(headerLength);
+}

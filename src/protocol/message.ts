@@ -1,0 +1,134 @@
+/**
+ * JSON messages carried in frames after the handshake (docs/PROTOCOL.md §4). Pure: bytes in,
+ * validated values out, and back.
+ *
+ *   request   {"id": 7, "op": "incr", "type": "dict", "name": "counters", "args": ["hits", 1]}
+ *   result    {"id": 7, "result": 8}
+ *   error     {"id": 7, "error": {"code": "WRONG_TYPE", "message": "..."}}
+ *   event     {"event": "shutdown", "data": {...}}     (server-initiated, no id)
+ */
+import { isUtf8 } from 'node:buffer';
+import type { WireError } from '../errors.js';
+
+/** A request id: chosen by the client, echoed in the response. */
+export type RequestId = number | string;
+
+export interface Request {
+  id: RequestId;
+  /** Operation name: a server op (`hello`, `ping`) or a method of the target object's type. */
+  op: string;
+  /** Target object type (`dict`...); absent for server ops. */
+  type?: string;
+  /** Target object name; present exactly when `type` is. */
+  name?: string;
+  /** Positional arguments. Their count matters: `get(k)` and `get(k, null)` differ. */
+  args: unknown[];
+}
+
+export interface ResultMessage {
+  id: RequestId;
+  result: unknown;
+}
+
+export interface ErrorMessage {
+  id: RequestId | null;
+  error: WireError;
+}
+
+export interface EventMessage {
+  event: string;
+  data?: unknown;
+}
+
+export type ServerMessage = ResultMessage | ErrorMessage | EventMessage;
+
+/** A message that cannot be served; `id` is the request's id when it could be read. */
+export class MessageError extends Error {
+  constructor(
+    readonly code: 'PROTOCOL_ERROR' | 'BAD_REQUEST',
+    message: string,
+    readonly id: RequestId | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Upper bound for object names, so a name is a name and not a payload. */
+export const MAX_NAME_LENGTH = 1024;
+
+function decodeJson(payload: Buffer): unknown {
+  // Buffer#toString would silently replace bad bytes with U+FFFD and change what the client sent.
+  if (!isUtf8(payload)) throw new MessageError('PROTOCOL_ERROR', 'message is not valid UTF-8');
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw new MessageError('PROTOCOL_ERROR', `message is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isRequestId(value: unknown): value is RequestId {
+  return (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'string' && value.length <= 64);
+}
+
+/**
+ * Parses and validates one request frame.
+ * @throws MessageError with the request id when one could be read.
+ */
+export function parseRequest(payload: Buffer): Request {
+  const message = decodeJson(payload);
+  if (!isPlainObject(message)) throw new MessageError('BAD_REQUEST', 'a request must be a JSON object');
+  const { id, op, type, name, args } = message;
+  if (!isRequestId(id)) {
+    throw new MessageError('BAD_REQUEST', 'a request needs an "id": an integer or a string of at most 64 characters');
+  }
+  if (typeof op !== 'string' || op.length === 0) {
+    throw new MessageError('BAD_REQUEST', 'a request needs an "op": a non-empty string', id);
+  }
+  if (args !== undefined && !Array.isArray(args)) {
+    throw new MessageError('BAD_REQUEST', '"args" must be an array when present', id);
+  }
+  if (type === undefined && name === undefined) return { id, op, args: args ?? [] };
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new MessageError('BAD_REQUEST', '"type" must be a non-empty string when "name" is given', id);
+  }
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
+    throw new MessageError('BAD_REQUEST', `"name" must be a string of 1 to ${MAX_NAME_LENGTH} characters`, id);
+  }
+  return { id, op, type, name, args: args ?? [] };
+}
+
+/** Serializes a request (client side). */
+export function encodeRequest(request: Request): string {
+  return JSON.stringify(request);
+}
+
+export function encodeResult(id: RequestId, result: unknown): string {
+  return JSON.stringify({ id, result: result === undefined ? null : result });
+}
+
+export function encodeError(id: RequestId | null, error: WireError): string {
+  return JSON.stringify({ id, error });
+}
+
+export function encodeEvent(event: string, data?: unknown): string {
+  return JSON.stringify(data === undefined ? { event } : { event, data });
+}
+
+/**
+ * Parses one server frame (client side).
+ * @throws MessageError if it is not a response or an event.
+ */
+export function parseServerMessage(payload: Buffer): ServerMessage {
+  const message = decodeJson(payload);
+  if (!isPlainObject(message)) throw new MessageError('PROTOCOL_ERROR', 'server message is not a JSON object');
+  if (typeof message.event === 'string') return message as unknown as EventMessage;
+  const { id } = message;
+  if (id !== null && !isRequestId(id)) throw new MessageError('PROTOCOL_ERROR', 'server message has no valid "id"');
+  if ('error' in message) return message as unknown as ErrorMessage;
+  if ('result' in message && id !== null) return message as unknown as ResultMessage;
+  throw new MessageError('PROTOCOL_ERROR', 'server message is neither a result, an error nor an event');
+}

@@ -1,0 +1,147 @@
+/**
+ * The shared dict: string keys, any JSON value. docs/PROTOCOL.md §7.1 lists each operation.
+ *
+ * Atomicity: every operation below runs synchronously, start to finish, in one turn of the event
+ * loop; the server never awaits in the middle of one, so no other request can observe or change the
+ * dict half-way. Multi-key operations (`update`, `setMany`) validate all input before the first
+ * write, so they apply all entries or none. That is why no lock is taken here: a mutex would only
+ * add latency. Operations that must await part-way run under the object's mutex (see dispatch.ts).
+ */
+import { OperationError } from '../../errors.js';
+import { jsonEqual } from '../../util/json-equal.js';
+import { checkArity, describeJsonType, entriesArg, numberArg, stringArg, stringArrayArg } from '../args.js';
+import { type ObjectType, type Operation, opsTable } from './types.js';
+
+/** A Map keeps keys as plain data: `__proto__` or `constructor` are keys like any other. */
+export type DictState = Map<string, unknown>;
+
+function keyArg(args: unknown[], signature: string): string {
+  return stringArg(args, 0, 'key', signature);
+}
+
+/** `update` and `setMany`: every entry is validated by entriesArg before the first write. */
+function setAll(signature: string): Operation<DictState> {
+  return (dict, args) => {
+    checkArity(args, 1, 1, signature);
+    for (const [key, value] of entriesArg(args, 0, 'entries', signature)) dict.set(key, value);
+    return null;
+  };
+}
+
+export const dictType: ObjectType<DictState> = {
+  name: 'dict',
+  create: () => new Map(),
+  ops: opsTable<DictState>({
+    get(dict, args) {
+      checkArity(args, 1, 2, 'get(key, default?)');
+      const key = keyArg(args, 'get(key, default?)');
+      // Stored values are JSON, never undefined, so one lookup tells presence and value.
+      const value = dict.get(key);
+      if (value !== undefined) return value;
+      return args.length > 1 ? args[1] : null;
+    },
+
+    set(dict, args) {
+      checkArity(args, 2, 2, 'set(key, value)');
+      dict.set(keyArg(args, 'set(key, value)'), args[1]);
+      return null;
+    },
+
+    has(dict, args) {
+      checkArity(args, 1, 1, 'has(key)');
+      return dict.has(keyArg(args, 'has(key)'));
+    },
+
+    delete(dict, args) {
+      checkArity(args, 1, 1, 'delete(key)');
+      return dict.delete(keyArg(args, 'delete(key)'));
+    },
+
+    update: setAll('update(entries)'),
+
+    incr(dict, args) {
+      const signature = 'incr(key, by?)';
+      checkArity(args, 1, 2, signature);
+      const key = keyArg(args, signature);
+      const by = args.length > 1 ? numberArg(args, 1, 'by', signature) : 1;
+      const current = dict.get(key) ?? 0;
+      if (typeof current !== 'number') {
+        throw new OperationError('WRONG_TYPE', `incr: the value at key ${JSON.stringify(key)} is a ${describeJsonType(current)}, not a number`, { key });
+      }
+      const next = current + by;
+      if (!Number.isFinite(next)) {
+        throw new OperationError('OUT_OF_RANGE', `incr: ${current} + ${by} is not a finite number`, { key });
+      }
+      dict.set(key, next);
+      return next;
+    },
+
+    keys(dict, args) {
+      checkArity(args, 0, 0, 'keys()');
+      return [...dict.keys()];
+    },
+
+    values(dict, args) {
+      checkArity(args, 0, 0, 'values()');
+      return [...dict.values()];
+    },
+
+    items(dict, args) {
+      checkArity(args, 0, 0, 'items()');
+      return [...dict.entries()];
+    },
+
+    size(dict, args) {
+      checkArity(args, 0, 0, 'size()');
+      return dict.size;
+    },
+
+    clear(dict, args) {
+      checkArity(args, 0, 0, 'clear()');
+      dict.clear();
+      return null;
+    },
+
+    pop(dict, args) {
+      const signature = 'pop(key, default?)';
+      checkArity(args, 1, 2, signature);
+      const key = keyArg(args, signature);
+      if (dict.has(key)) {
+        const value = dict.get(key);
+        dict.delete(key);
+        return value;
+      }
+      if (args.length > 1) return args[1];
+      throw new OperationError('KEY_NOT_FOUND', `pop: key ${JSON.stringify(key)} not found and no default given`, { key });
+    },
+
+    setdefault(dict, args) {
+      checkArity(args, 2, 2, 'setdefault(key, value)');
+      const key = keyArg(args, 'setdefault(key, value)');
+      if (dict.has(key)) return dict.get(key);
+      dict.set(key, args[1]);
+      return args[1];
+    },
+
+    compareAndSet(dict, args) {
+      const signature = 'compareAndSet(key, expected, next)';
+      checkArity(args, 3, 3, signature);
+      const key = keyArg(args, signature);
+      // A missing key compares equal to null, so compareAndSet(k, null, v) creates k.
+      const current = dict.has(key) ? dict.get(key) : null;
+      if (!jsonEqual(current, args[1])) return false;
+      dict.set(key, args[2]);
+      return true;
+    },
+
+    getMany(dict, args) {
+      const signature = 'getMany(keys, default?)';
+      checkArity(args, 1, 2, signature);
+      const keys = stringArrayArg(args, 0, 'keys', signature);
+      const fallback = args[1] ?? null;
+      return keys.map((key) => (dict.has(key) ? dict.get(key) : fallback));
+    },
+
+    setMany: setAll('setMany(entries)'),
+  }),
+};

@@ -1,0 +1,80 @@
+/**
+ * Channel over a `ws` WebSocket: each binary message carries exactly one protocol frame, length
+ * header included, so the bytes are the same as on TCP and the same handshake runs unchanged.
+ */
+import type { WebSocket } from 'ws';
+import { decodeSingleFrame, encodeFrame, FrameError } from '../protocol/frame.js';
+import { BaseChannel, type Channel, type PauseReason } from './channel.js';
+
+/** WebSocket close code for a protocol violation (RFC 6455 §7.4.1). */
+const CLOSE_PROTOCOL_ERROR = 1002;
+
+export class WebSocketChannel extends BaseChannel implements Channel {
+  readonly transport = 'ws' as const;
+  readonly remoteAddress: string;
+  maxFrameBytes: number;
+  private readonly socket: WebSocket;
+  private pausedFor = 0;
+  /** Messages that arrived while paused (the socket stops reading, but one may be in flight). */
+  private held: Buffer[] = [];
+  private closeError: Error | undefined;
+
+  constructor(socket: WebSocket, remoteAddress: string, maxFrameBytes: number) {
+    super();
+    this.socket = socket;
+    this.remoteAddress = remoteAddress;
+    this.maxFrameBytes = maxFrameBytes;
+    socket.binaryType = 'nodebuffer';
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        this.frameErrorHandler(new FrameError('PROTOCOL_ERROR', 'text WebSocket messages are not allowed: send frames as binary messages'));
+        return;
+      }
+      if (this.pausedFor !== 0) this.held.push(data);
+      else this.deliver(data);
+    });
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => {
+      this.held = [];
+      this.closed(this.closeError);
+    });
+  }
+
+  private deliver(message: Buffer): void {
+    let payload: Buffer;
+    try {
+      payload = decodeSingleFrame(message, this.maxFrameBytes);
+    } catch (err) {
+      this.frameErrorHandler(err as FrameError);
+      return;
+    }
+    this.frameHandler(payload);
+  }
+
+  send(payload: Buffer | string): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(encodeFrame(payload), { binary: true });
+  }
+
+  pauseReading(reason: PauseReason): void {
+    if (this.pausedFor === 0) this.socket.pause();
+    this.pausedFor |= reason;
+  }
+
+  resumeReading(reason: PauseReason): void {
+    if ((this.pausedFor & reason) === 0) return;
+    this.pausedFor &= ~reason;
+    while (this.pausedFor === 0 && this.held.length > 0 && this.isOpen) this.deliver(this.held.shift()!);
+    if (this.pausedFor === 0 && this.isOpen) this.socket.resume();
+  }
+
+  end(): void {
+    this.socket.close(1000);
+  }
+
+  destroy(err?: Error): void {
+    this.closeError ??= err;
+    if (err instanceof FrameError) this.socket.close(CLOSE_PROTOCOL_ERROR, err.message.slice(0, 120));
+    else this.socket.terminate();
+  }
+}
