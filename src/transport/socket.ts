@@ -25,7 +25,7 @@ export class SocketChannel extends BaseChannel implements Channel {
     this.socket = socket;
     this.transport = transport;
     this.remoteAddress =
-      transport === 'tcp' ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix socket peer';
+      transport === 'tcp' ? `${socket.remoteAddress}:${socket.remotePort}` : 'local peer';
     if (transport === 'tcp') socket.setNoDelay(true);
     this.decoder = new FrameDecoder(maxFrameBytes, (payload) => this.frameHandler(payload));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

@@ -1,0 +1,84 @@
+/** `syncmgr serve`: runs a server until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { ConfigurationError } from '../../errors.js';
+import { createServer } from '../../server/server.js';
+import { formatEndpoint } from '../../transport/address.js';
+import { parsePort, parseSeconds, readAuthkey } from '../connection-options.js';
+
+interface ServeFlags {
+  authkey?: string;
+  authkeyFile?: string;
+  host: string;
+  port: number;
+  tcp: boolean;
+  socket?: string;
+  wsPort?: number;
+  maxFrame?: number;
+  maxConnections?: number;
+  handshakeTimeout?: number;
+  quiet?: boolean;
+}
+
+/** Parses a byte count with an optional k/M/G suffix (powers of 1024). */
+export function parseBytes(text: string): number {
+  const match = /^(\d+)([kmg]?)i?b?$/i.exec(text.trim());
+  const units: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  if (match === null) throw new ConfigurationError(`not a byte size: ${text} (e.g. 1048576, 512k, 16M)`);
+  const value = Number(match[1]) * units[match[2]!.toLowerCase()]!;
+  if (value < 1 || value > 2 ** 31 - 1) throw new ConfigurationError(`byte size out of range: ${text}`);
+  return value;
+}
+
+function parseCount(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigurationError(`not a positive whole number: ${text}`);
+  return value;
+}
+
+export function registerServe(program: Command, stdout: (line: string) => void, stderr: (line: string) => void): void {
+  program
+    .command('serve')
+    .description('run a manager server until SIGINT/SIGTERM')
+    .option('--authkey <key>', 'shared secret (visible in ps; prefer --authkey-file or $SYNCMGR_AUTHKEY)')
+    .option('--authkey-file <path>', 'read the shared secret from this file')
+    .option('--host <host>', 'TCP (and WebSocket) host to bind', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0: any free port)', parsePort, 50000)
+    .option('--no-tcp', 'open no TCP listener (use with --socket or --ws-port)')
+    .option('--socket <path>', 'also listen on this Unix socket')
+    .option('--ws-port <port>', 'also listen for WebSocket clients on this port', parsePort)
+    .option('--max-frame <bytes>', 'largest request frame accepted, e.g. 16M (default 16M)', parseBytes)
+    .option('--max-connections <n>', 'most simultaneous connections (default unlimited)', parseCount)
+    .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate (default 10)', parseSeconds)
+    .option('--quiet', 'do not log connections to stderr')
+    .action(async (flags: ServeFlags) => {
+      const authkey = readAuthkey(flags);
+      if (authkey === undefined || authkey === '') {
+        throw new ConfigurationError(
+          'no authkey: give one with --authkey-file PATH, the SYNCMGR_AUTHKEY environment variable, or --authkey KEY',
+        );
+      }
+      const server = createServer({
+        authkey,
+        host: flags.host,
+        port: flags.tcp ? flags.port : false,
+        ...(flags.socket !== undefined && { socket: flags.socket }),
+        ...(flags.wsPort !== undefined && { wsPort: flags.wsPort }),
+        ...(flags.maxFrame !== undefined && { maxFrameBytes: flags.maxFrame }),
+        ...(flags.maxConnections !== undefined && { maxConnections: flags.maxConnections }),
+        ...(flags.handshakeTimeout !== undefined && { handshakeTimeoutMs: flags.handshakeTimeout * 1000 }),
+        log: flags.quiet ? () => {} : (line) => stderr(`${new Date().toISOString()} ${line}`),
+      });
+      const endpoints = await server.listen();
+      for (const endpoint of endpoints) stdout(`syncmgr ${server.instanceId.slice(0, 8)} listening on ${formatEndpoint(endpoint)}`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals): void => {
+          stderr(`${new Date().toISOString()} ${signal}: shutting down`);
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          server.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
