@@ -17,6 +17,14 @@ export type RemoteErrorCode =
   | 'WRONG_TYPE'
   | 'KEY_NOT_FOUND'
   | 'OUT_OF_RANGE'
+  | 'NOT_OWNER'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'WOULD_BLOCK'
+  | 'BROKEN_BARRIER'
+  | 'QUEUE_EMPTY'
+  | 'QUEUE_FULL'
+  | 'VALUE_NOT_FOUND'
   | 'SHUTTING_DOWN'
   | 'INTERNAL';
 
@@ -134,10 +142,15 @@ export function toWire(err: unknown): WireError {
   return { code: 'INTERNAL', message: `internal server error: ${message}` };
 }
 
-/** Client side: rebuilds a wire error as a typed error. */
-export function fromWire(wire: unknown): RemoteError {
+/**
+ * Client side: rebuilds a wire error as a typed error. A server-side wait that timed out (code
+ * TIMEOUT) or was cancelled (ABORTED) becomes the same class as its client-side counterpart.
+ */
+export function fromWire(wire: unknown): SyncmgrError {
   if (wire !== null && typeof wire === 'object') {
     const { code, message, details } = wire as Partial<WireError>;
+    if (code === 'TIMEOUT' && typeof message === 'string') return new TimeoutError(message);
+    if (code === 'ABORTED' && typeof message === 'string') return new AbortError(message);
     if (typeof code === 'string' && typeof message === 'string') return new RemoteError(code, message, details);
   }
   return new RemoteError('PROTOCOL_ERROR', `malformed error from server: ${JSON.stringify(wire)}`);

@@ -1,8 +1,20 @@
 /** syncmgr's public API. Everything else is internal and may change. */
 export { connect, Client } from './client/client.js';
-export type { CallOptions, ConnectOptions, ServerInfo, ClientStatus } from './client/client.js';
+export type { AtomicOp, CallOptions, ConnectOptions, ServerInfo, ClientStatus } from './client/client.js';
+export type { WaitCallOptions } from './client/proxies/base.js';
 export { DictProxy } from './client/proxies/dict.js';
 export type { DictEntries } from './client/proxies/dict.js';
+export { ListProxy } from './client/proxies/list.js';
+export { LockProxy, LockHandle } from './client/proxies/lock.js';
+export type { LockState } from './client/proxies/lock.js';
+export { ConditionProxy, ConditionHandle } from './client/proxies/condition.js';
+export { SemaphoreProxy, PermitHandle } from './client/proxies/semaphore.js';
+export type { SemaphoreState } from './client/proxies/semaphore.js';
+export { EventProxy } from './client/proxies/event.js';
+export { BarrierProxy } from './client/proxies/barrier.js';
+export type { BarrierState } from './client/proxies/barrier.js';
+export { QueueProxy } from './client/proxies/queue.js';
+export type { QueueOptions, QueueState } from './client/proxies/queue.js';
 export { createServer, SyncServer } from './server/server.js';
 export type { ServerOptions } from './server/server.js';
 export { connectionString, formatEndpoint, parseConnectionString } from './transport/address.js';

@@ -17,7 +17,14 @@ import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
 import { VERSION } from '../version.js';
 import { type EndpointOptions, resolveEndpoint } from './options.js';
+import { BarrierProxy } from './proxies/barrier.js';
+import { ConditionProxy } from './proxies/condition.js';
 import { DictProxy } from './proxies/dict.js';
+import { EventProxy } from './proxies/event.js';
+import { ListProxy } from './proxies/list.js';
+import { LockProxy } from './proxies/lock.js';
+import { type QueueOptions, QueueProxy } from './proxies/queue.js';
+import { SemaphoreProxy } from './proxies/semaphore.js';
 
 /** Per-call options. Timeouts are in seconds, as in Python's threading and multiprocessing. */
 export interface CallOptions {
@@ -36,6 +43,8 @@ export interface ConnectOptions extends EndpointOptions {
   signal?: AbortSignal;
   /** Largest frame accepted from the server, in bytes (default 16 MiB). */
   maxFrameBytes?: number;
+  /** Send heartbeats so the server keeps the session (default true). */
+  heartbeats?: boolean;
 }
 
 /** What the server said about itself in the hello exchange. */
@@ -49,9 +58,36 @@ export interface ServerInfo {
   session: number;
   /** Largest request frame the server accepts, in bytes. */
   maxFrameBytes: number;
+  /** The server ends a session silent for this long, releasing what it holds. */
+  sessionTimeoutMs: number;
+  /** How often this client pings to stay alive. */
+  heartbeatMs: number;
 }
 
 export type ClientStatus = 'ready' | 'closing' | 'closed';
+
+/** @internal A handle told when the server released what it held. */
+export interface HeldHandle {
+  markLost(reason: string): void;
+}
+
+/** One operation of an atomic batch. */
+export interface AtomicOp {
+  type: string;
+  name: string;
+  op: string;
+  args?: unknown[];
+  init?: Record<string, unknown>;
+}
+
+/** @internal A request before it gets its id. */
+export interface OutgoingRequest {
+  op: string;
+  type?: string;
+  name?: string;
+  args: unknown[];
+  init?: Record<string, unknown>;
+}
 
 interface Pending {
   resolve(value: unknown): void;
@@ -77,6 +113,8 @@ export class Client extends EventEmitter {
   private currentStatus: ClientStatus = 'ready';
   private info: ServerInfo | undefined;
   private closeReason: Error | undefined;
+  /** Handles that hold something on the server, by token: told when it is lost. */
+  private readonly held = new Map<string, HeldHandle>();
 
   /** @internal Use {@link connect}. */
   constructor(channel: Channel, endpoint: Endpoint, defaultTimeout: number | undefined) {
@@ -109,9 +147,54 @@ export class Client extends EventEmitter {
     return new DictProxy<V>(this, name, options);
   }
 
+  /** A list shared by name. */
+  list<T = unknown>(name: string, options?: CallOptions): ListProxy<T> {
+    return new ListProxy<T>(this, name, options);
+  }
+
+  /** A Lock: one holder at a time, FIFO, ownership per acquisition (see LockHandle). */
+  lock(name: string, options?: CallOptions): LockProxy {
+    return new LockProxy(this, 'lock', name, undefined, options);
+  }
+
+  /** An RLock: a handle may re-enter it (`held.acquire()`), and releases as often. */
+  rlock(name: string, options?: CallOptions): LockProxy {
+    return new LockProxy(this, 'rlock', name, undefined, options);
+  }
+
+  /** A Semaphore starting with `value` permits (default 1) when first created. */
+  semaphore(name: string, value?: number, options?: CallOptions): SemaphoreProxy {
+    return new SemaphoreProxy(this, 'semaphore', name, value, options);
+  }
+
+  /** A BoundedSemaphore: releasing beyond its initial value is an error (OUT_OF_RANGE). */
+  boundedSemaphore(name: string, value?: number, options?: CallOptions): SemaphoreProxy {
+    return new SemaphoreProxy(this, 'boundedSemaphore', name, value, options);
+  }
+
+  /** An Event flag. */
+  event(name: string, options?: CallOptions): EventProxy {
+    return new EventProxy(this, name, options);
+  }
+
+  /** A Condition, over its own lock or over the shared Lock named `lockName`. */
+  condition(name: string, lockName?: string, options?: CallOptions): ConditionProxy {
+    return new ConditionProxy(this, name, lockName, options);
+  }
+
+  /** A Barrier for `parties` callers (required when it is first created). */
+  barrier(name: string, parties?: number, options?: CallOptions): BarrierProxy {
+    return new BarrierProxy(this, name, parties, options);
+  }
+
+  /** A JoinableQueue; `maxsize` (default unbounded) applies when it is first created. */
+  queue<T = unknown>(name: string, options?: QueueOptions): QueueProxy<T> {
+    return new QueueProxy<T>(this, name, options);
+  }
+
   /** Round trip to the server. */
   async ping(options?: CallOptions): Promise<void> {
-    await this.request('ping', undefined, undefined, [], options);
+    await this.request({ op: 'ping', args: [] }, options);
   }
 
   /**
@@ -119,38 +202,80 @@ export class Client extends EventEmitter {
    * wrappers over this; it is public for types that have no proxy yet.
    */
   call<T = unknown>(type: string, name: string, op: string, args: unknown[], options?: CallOptions): Promise<T> {
-    return this.request(op, type, name, args, options) as Promise<T>;
+    return this.request({ op, type, name, args }, options) as Promise<T>;
   }
 
-  /** @internal Sends hello and records the answer. */
-  async hello(options?: CallOptions): Promise<ServerInfo> {
-    this.info = (await this.request('hello', undefined, undefined, [{ protocol: PROTOCOL_VERSION, client: `syncmgr-js/${VERSION}` }], options)) as ServerInfo;
+  /**
+   * Runs operations on several objects as one atomic step: no other request interleaves, and if
+   * one fails none is applied (the error's `details.index` names the failed one). Nothing in a
+   * batch may block: an acquire that would wait fails with WOULD_BLOCK.
+   * Resolves with each operation's result, in order.
+   */
+  atomic(ops: readonly AtomicOp[], options?: CallOptions): Promise<unknown[]> {
+    const batch = ops.map(({ type, name, op, args, init }) => (init === undefined ? { type, name, op, args: args ?? [] } : { type, name, op, args: args ?? [], init }));
+    return this.request({ op: 'atomic', args: [batch] }, options) as Promise<unknown[]>;
+  }
+
+  /** @internal Sends hello, records the answer and starts heartbeats. */
+  async hello(heartbeats: boolean, options?: CallOptions): Promise<ServerInfo> {
+    this.info = (await this.request({ op: 'hello', args: [{ protocol: PROTOCOL_VERSION, client: `syncmgr-js/${VERSION}` }] }, options)) as ServerInfo;
+    if (heartbeats && this.info.heartbeatMs > 0) this.startHeartbeats(this.info.heartbeatMs, this.info.sessionTimeoutMs);
     return this.info;
   }
 
-  private request(op: string, type: string | undefined, name: string | undefined, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
+  /**
+   * Pings at the server's heartbeat interval so an idle session stays alive, and gives up on a
+   * server that stops answering (a half-open connection), which closes the client and marks its
+   * held locks lost.
+   */
+  private startHeartbeats(everyMs: number, timeoutMs: number): void {
+    const timer = setInterval(() => {
+      this.request({ op: 'ping', args: [] }, { timeout: timeoutMs / 1000 }).catch((err: unknown) => {
+        if (err instanceof TimeoutError) this.channel.destroy(new ConnectionClosedError(`the server did not answer a heartbeat within ${timeoutMs} ms`));
+      });
+    }, everyMs);
+    timer.unref();
+    this.channel.onClose(() => clearInterval(timer));
+  }
+
+  /**
+   * @internal A request to the server. `blocking` requests (acquire, wait, get...) wait on the
+   * server as long as they need: the default call timeout does not apply, and aborting one also
+   * asks the server to cancel the wait.
+   */
+  request(message: OutgoingRequest, options: CallOptions | undefined, blocking = false): Promise<unknown> {
     if (this.currentStatus !== 'ready') {
       return Promise.reject(new ConnectionClosedError(`the client is ${this.currentStatus}`, { cause: this.closeReason }));
     }
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     const id = this.nextId++;
-    const text = encodeRequest(type === undefined ? { id, op, args } : { id, op, type, name, args });
+    const text = encodeRequest({ id, ...message });
     return new Promise((resolve, reject) => {
       const entry: Pending = { resolve, reject, timer: undefined, signal, onAbort: undefined };
-      const timeout = options?.timeout ?? this.defaultTimeout;
+      // A blocking request carries its timeout to the server, which answers TIMEOUT itself.
+      const timeout = blocking ? undefined : (options?.timeout ?? this.defaultTimeout);
       if (timeout !== undefined) {
         entry.timer = setTimeout(() => {
-          this.settle(id)?.reject(new TimeoutError(`${op} got no answer within ${timeout} s (it may still have been applied)`));
+          this.settle(id)?.reject(new TimeoutError(`${message.op} got no answer within ${timeout} s (it may still have been applied)`));
         }, timeout * 1000);
       }
       if (signal !== undefined) {
-        entry.onAbort = () => this.settle(id)?.reject(new AbortError(undefined, { cause: signal.reason }));
+        entry.onAbort = blocking
+          ? // Ask the server to cancel and keep waiting for its answer: ABORTED, or a grant that
+            // crossed the cancel, which the proxy then hands back, so nothing is left held.
+            () => this.cancelOnServer(id)
+          : () => this.settle(id)?.reject(new AbortError(undefined, { cause: signal.reason }));
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       this.pending.set(id, entry);
       this.channel.send(text);
     });
+  }
+
+  /** Asks the server to stop a wait. */
+  private cancelOnServer(id: RequestId): void {
+    this.request({ op: 'cancel', args: [id] }, undefined).catch(() => {});
   }
 
   /** Removes a pending request and its timer/listener; returns it if it was still pending. */
@@ -172,7 +297,7 @@ export class Client extends EventEmitter {
       return;
     }
     if ('event' in message) {
-      this.emit('event', message as EventMessage);
+      this.onEvent(message as EventMessage);
       return;
     }
     if ('error' in message) {
@@ -186,6 +311,26 @@ export class Client extends EventEmitter {
       return;
     }
     this.settle(message.id)?.resolve(message.result);
+  }
+
+  private onEvent(event: EventMessage): void {
+    if (event.event === 'lock-lost') {
+      const data = event.data as { token?: unknown; reason?: unknown } | undefined;
+      const handle = typeof data?.token === 'string' ? this.held.get(data.token) : undefined;
+      handle?.markLost(String(data?.reason ?? 'released by the server'));
+      this.emit('lock-lost', event.data);
+    }
+    this.emit('event', event);
+  }
+
+  /** @internal A proxy registers a handle that holds something until released. */
+  trackHeld(token: string, handle: HeldHandle): void {
+    this.held.set(token, handle);
+  }
+
+  /** @internal */
+  untrackHeld(token: string): void {
+    this.held.delete(token);
   }
 
   private setStatus(status: ClientStatus): void {
@@ -204,6 +349,9 @@ export class Client extends EventEmitter {
         { cause: reason },
       ));
     }
+    // Whatever this connection held, the server has released (or will, at its session timeout).
+    for (const handle of this.held.values()) handle.markLost('connection-closed');
+    this.held.clear();
     this.emit('close', reason);
   }
 
@@ -247,7 +395,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
     await clientHandshake(new HandshakeReader(channel, 3, maxFrameBytes), authkey);
     const client = new Client(channel, endpoint, options.timeout);
     channel.resumeReading(PauseReason.Handshake);
-    await client.hello();
+    await client.hello(options.heartbeats ?? true);
     return client;
   } catch (err) {
     channel.destroy();

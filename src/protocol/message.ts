@@ -23,6 +23,8 @@ export interface Request {
   name?: string;
   /** Positional arguments. Their count matters: `get(k)` and `get(k, null)` differ. */
   args: unknown[];
+  /** Creation parameters used when the object does not exist yet (e.g. `{"parties": 4}`). */
+  init?: unknown;
 }
 
 export interface ResultMessage {
@@ -81,24 +83,50 @@ function isRequestId(value: unknown): value is RequestId {
 export function parseRequest(payload: Buffer): Request {
   const message = decodeJson(payload);
   if (!isPlainObject(message)) throw new MessageError('BAD_REQUEST', 'a request must be a JSON object');
-  const { id, op, type, name, args } = message;
+  const { id } = message;
   if (!isRequestId(id)) {
     throw new MessageError('BAD_REQUEST', 'a request needs an "id": an integer or a string of at most 64 characters');
   }
+  return validateRequest(message, id, 'a request');
+}
+
+/**
+ * Validates the operations of an atomic batch (`args[0]` of an `atomic` request): each is a
+ * request without an id, and must name an object.
+ * @throws MessageError (BAD_REQUEST) naming the first invalid entry.
+ */
+export function parseBatch(value: unknown, id: RequestId): Request[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new MessageError('BAD_REQUEST', 'atomic takes one argument: a non-empty array of operations', id);
+  }
+  return value.map((entry, index) => {
+    const what = `atomic operation #${index}`;
+    if (!isPlainObject(entry)) throw new MessageError('BAD_REQUEST', `${what} must be a JSON object`, id);
+    const request = validateRequest(entry, id, what);
+    if (request.type === undefined) throw new MessageError('BAD_REQUEST', `${what} must name an object with "type" and "name"`, id);
+    return request;
+  });
+}
+
+function validateRequest(message: Record<string, unknown>, id: RequestId, what: string): Request {
+  const { op, type, name, args, init } = message;
   if (typeof op !== 'string' || op.length === 0) {
-    throw new MessageError('BAD_REQUEST', 'a request needs an "op": a non-empty string', id);
+    throw new MessageError('BAD_REQUEST', `${what} needs an "op": a non-empty string`, id);
   }
   if (args !== undefined && !Array.isArray(args)) {
-    throw new MessageError('BAD_REQUEST', '"args" must be an array when present', id);
+    throw new MessageError('BAD_REQUEST', `${what}: "args" must be an array when present`, id);
   }
   if (type === undefined && name === undefined) return { id, op, args: args ?? [] };
   if (typeof type !== 'string' || type.length === 0) {
-    throw new MessageError('BAD_REQUEST', '"type" must be a non-empty string when "name" is given', id);
+    throw new MessageError('BAD_REQUEST', `${what}: "type" must be a non-empty string when "name" is given`, id);
   }
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
-    throw new MessageError('BAD_REQUEST', `"name" must be a string of 1 to ${MAX_NAME_LENGTH} characters`, id);
+    throw new MessageError('BAD_REQUEST', `${what}: "name" must be a string of 1 to ${MAX_NAME_LENGTH} characters`, id);
   }
-  return { id, op, type, name, args: args ?? [] };
+  if (init !== undefined && !isPlainObject(init)) {
+    throw new MessageError('BAD_REQUEST', `${what}: "init" must be an object when present`, id);
+  }
+  return init === undefined ? { id, op, type, name, args: args ?? [] } : { id, op, type, name, args: args ?? [], init };
 }
 
 /** Serializes a request (client side). */

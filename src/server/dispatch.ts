@@ -17,7 +17,13 @@ import type { Registry } from './registry.js';
  * @throws OperationError UNKNOWN_TYPE, WRONG_TYPE, UNKNOWN_METHOD, or what the operation throws.
  */
 export function dispatchObjectOp(registry: Registry, request: Request, context: OpContext): unknown {
-  const object = registry.resolve(request.type!, request.name!);
+  const name = request.name!;
+  const object = registry.resolve(
+    request.type!,
+    name,
+    request.init,
+    context.atomic ? () => context.undo(() => registry.delete(name)) : undefined,
+  );
   const operation = object.type.ops.get(request.op);
   if (operation === undefined) {
     throw new OperationError(
@@ -27,6 +33,9 @@ export function dispatchObjectOp(registry: Registry, request: Request, context: 
   }
   const awaits = object.type.awaitingOps?.has(request.op) === true;
   if (awaits || object.mutex?.isLocked()) {
+    if (context.atomic) {
+      throw new OperationError('WOULD_BLOCK', `${object.type.name}.${request.op} cannot run inside an atomic batch now: it would have to wait`);
+    }
     object.mutex ??= new Mutex();
     return object.mutex.runExclusive(() => operation(object.state, request.args, context));
   }

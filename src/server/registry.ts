@@ -4,11 +4,29 @@
  */
 import type { Mutex } from 'async-mutex';
 import { OperationError } from '../errors.js';
+import { barrierType } from './objects/barrier.js';
+import { conditionType } from './objects/condition.js';
 import { dictType } from './objects/dict.js';
-import type { ObjectType } from './objects/types.js';
+import { eventType } from './objects/event.js';
+import { listType } from './objects/list.js';
+import { lockTypes } from './objects/lock.js';
+import { queueType } from './objects/queue.js';
+import { semaphoreTypes } from './objects/semaphore.js';
+import type { ObjectLookup, ObjectType } from './objects/types.js';
 
 /** The types a server serves unless told otherwise. */
-export const BUILTIN_TYPES: readonly ObjectType<any>[] = [dictType];
+export const BUILTIN_TYPES: readonly ObjectType<any>[] = [
+  dictType,
+  listType,
+  lockTypes.lock,
+  lockTypes.rlock,
+  semaphoreTypes.semaphore,
+  semaphoreTypes.boundedSemaphore,
+  eventType,
+  conditionType,
+  barrierType,
+  queueType,
+];
 
 export interface SharedObject {
   readonly type: ObjectType<any>;
@@ -17,7 +35,7 @@ export interface SharedObject {
   mutex?: Mutex;
 }
 
-export class Registry {
+export class Registry implements ObjectLookup {
   private readonly types = new Map<string, ObjectType<any>>();
   private readonly objects = new Map<string, SharedObject>();
 
@@ -26,24 +44,40 @@ export class Registry {
   }
 
   /**
-   * The object `name` of type `typeName`, created empty on first use.
-   * @throws OperationError UNKNOWN_TYPE, or WRONG_TYPE when `name` holds another type.
+   * The object `name` of type `typeName`, created on first use from `init`. `onCreate` runs when
+   * this call created it (an atomic batch uses it to undo the creation).
+   * @throws OperationError UNKNOWN_TYPE; WRONG_TYPE when `name` holds another type;
+   *   INVALID_ARGUMENT when `init` is invalid or contradicts the existing object.
    */
-  resolve(typeName: string, name: string): SharedObject {
+  resolve(typeName: string, name: string, init?: unknown, onCreate?: () => void): SharedObject {
     const existing = this.objects.get(name);
     if (existing !== undefined) {
-      if (existing.type.name === typeName) return existing;
-      this.typeOf(typeName); // an unknown type is reported as such, not as a mismatch
-      throw new OperationError(
-        'WRONG_TYPE',
-        `${JSON.stringify(name)} is a ${existing.type.name}, not a ${typeName}: use another name or the ${existing.type.name} API`,
-        { name, type: existing.type.name },
-      );
+      if (existing.type.name !== typeName) {
+        this.typeOf(typeName); // an unknown type is reported as such, not as a mismatch
+        throw new OperationError(
+          'WRONG_TYPE',
+          `${JSON.stringify(name)} is a ${existing.type.name}, not a ${typeName}: use another name or the ${existing.type.name} API`,
+          { name, type: existing.type.name },
+        );
+      }
+      if (init !== undefined) existing.type.checkInit?.(existing.state, init, name);
+      return existing;
     }
     const type = this.typeOf(typeName);
-    const created: SharedObject = { type, state: type.create() };
+    const created: SharedObject = { type, state: type.create(init, name, this) };
     this.objects.set(name, created);
+    onCreate?.();
     return created;
+  }
+
+  /** {@link ObjectLookup}: lets a condition share a named lock. */
+  stateOf(type: string, name: string): unknown {
+    return this.resolve(type, name).state;
+  }
+
+  /** Removes `name` (used to undo a creation). */
+  delete(name: string): void {
+    this.objects.delete(name);
   }
 
   /** Number of named objects. */

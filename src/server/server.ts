@@ -41,12 +41,18 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Milliseconds a connection has to finish the handshake (default 10000). */
   handshakeTimeoutMs?: number;
+  /**
+   * Milliseconds a session may stay silent before the server ends it and releases what it holds
+   * (default 15000). Clients send heartbeats at a third of this.
+   */
+  sessionTimeoutMs?: number;
   /** Receives one line per notable event (connections, auth failures). Default: silent. */
   log?: (line: string) => void;
 }
 
 /** How long close() lets clients read their last answers before cutting connections. */
 const CLOSE_GRACE_MS = 1000;
+const DEFAULT_SESSION_TIMEOUT_MS = 15_000;
 /** Pending connections the OS queues before accept(); bursts of connecting workers are common. */
 const LISTEN_BACKLOG = 4096;
 
@@ -57,6 +63,10 @@ export class SyncServer implements SessionHost {
   /** Changes on every start: clients compare it to detect a restarted server. */
   readonly instanceId = randomUUID();
   readonly maxFrameBytes: number;
+  readonly sessionTimeoutMs: number;
+  /** Coarse clock for session liveness, refreshed by the sweeper. */
+  now = Date.now();
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly options: ServerOptions;
   private readonly authkey: Buffer;
   private readonly channels = new Set<Channel>();
@@ -72,6 +82,7 @@ export class SyncServer implements SessionHost {
     this.options = options;
     this.authkey = typeof options.authkey === 'string' ? Buffer.from(options.authkey, 'utf8') : options.authkey;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
   }
 
   get isClosing(): boolean {
@@ -106,7 +117,18 @@ export class SyncServer implements SessionHost {
       throw err;
     }
     if (this.listeners.length === 0) throw new ConfigurationError('nothing to listen on: enable TCP, --socket or --ws-port');
+    const sweepEvery = Math.max(10, Math.min(1000, Math.floor(this.sessionTimeoutMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), sweepEvery);
+    this.sweeper.unref();
     return this.addresses;
+  }
+
+  /** Ends sessions that have been silent past the timeout: their peer is gone or half-open. */
+  private sweep(): void {
+    this.now = Date.now();
+    for (const session of this.sessions) {
+      if (this.now - session.lastSeen > this.sessionTimeoutMs) session.end('session-timeout');
+    }
   }
 
   /**
@@ -116,12 +138,17 @@ export class SyncServer implements SessionHost {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.sweeper);
     const listeners = this.listeners;
     this.listeners = [];
     // Listeners stop accepting at once; an http server's close() only resolves when its upgraded
     // WebSocket connections are gone, so it is awaited after the connections are closed.
     const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
-    for (const session of this.sessions) session.sendEvent('shutdown', { instance: this.instanceId });
+    for (const session of this.sessions) {
+      // Blocked requests get a SHUTTING_DOWN answer while the connection can still carry it.
+      session.end('session-closed');
+      session.sendEvent('shutdown', { instance: this.instanceId });
+    }
     const drained = [...this.channels].map((channel) => new Promise<void>((resolve) => {
       channel.onClose(() => resolve());
       channel.end();

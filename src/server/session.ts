@@ -1,6 +1,7 @@
 /**
- * One authenticated connection: parses its requests, answers hello, dispatches the rest and writes
- * the responses. Owns nothing but its channel yet; later, what the client holds (locks, waits).
+ * One authenticated connection: parses its requests, answers server operations (hello, ping,
+ * cancel, atomic), dispatches the rest and writes the responses. It also owns what its client
+ * holds and waits for, and gives all of it back the moment the connection ends.
  */
 import { OperationError, toWire } from '../errors.js';
 import { FIRST_BYTE_JSON, FIRST_BYTE_PICKLE, PROTOCOL_VERSION } from '../protocol/constants.js';
@@ -10,6 +11,7 @@ import {
   encodeEvent,
   encodeResult,
   MessageError,
+  parseBatch,
   parseRequest,
   type Request,
   type RequestId,
@@ -19,6 +21,7 @@ import { VERSION } from '../version.js';
 import { dispatchObjectOp } from './dispatch.js';
 import type { OpContext } from './objects/types.js';
 import type { Registry } from './registry.js';
+import { type Holding, type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from './waiting.js';
 
 /** What a session needs from its server. */
 export interface SessionHost {
@@ -26,30 +29,81 @@ export interface SessionHost {
   readonly instanceId: string;
   readonly maxFrameBytes: number;
   readonly isClosing: boolean;
+  /** A session silent for longer than this is ended (docs/PROTOCOL.md §4.4). */
+  readonly sessionTimeoutMs: number;
+  /** Coarse clock (ms), refreshed by the server's sweeper; cheaper than Date.now() per frame. */
+  readonly now: number;
   log(line: string): void;
 }
 
-export class Session implements OpContext {
+export type EndReason = 'session-closed' | 'session-timeout';
+
+export class Session implements SessionHandle {
   readonly sessionId: number;
+  /** When the client was last heard from, on the host's coarse clock. */
+  lastSeen: number;
   private readonly channel: Channel;
   private readonly host: SessionHost;
   private greeted = false;
   private sawFirstFrame = false;
+  private ended = false;
+  private readonly holdings = new Set<Holding>();
+  private readonly waiters = new Map<unknown, Waiter<unknown>>();
 
   constructor(sessionId: number, channel: Channel, host: SessionHost) {
     this.sessionId = sessionId;
     this.channel = channel;
     this.host = host;
+    this.lastSeen = host.now;
     channel.setFrameHandler((payload) => this.onFrame(payload));
     channel.setFrameErrorHandler((err) => this.onFrameError(err));
+    channel.onClose(() => this.end('session-closed'));
+  }
+
+  get isOpen(): boolean {
+    return !this.ended;
   }
 
   /** Sends a server-initiated event (docs/PROTOCOL.md §5). */
   sendEvent(event: string, data?: unknown): void {
-    this.channel.send(encodeEvent(event, data));
+    if (this.channel.isOpen) this.channel.send(encodeEvent(event, data));
+  }
+
+  hold(holding: Holding): void {
+    this.holdings.add(holding);
+  }
+
+  unhold(holding: Holding): void {
+    this.holdings.delete(holding);
+  }
+
+  addWaiter(waiter: Waiter<unknown>): void {
+    this.waiters.set(waiter.requestId, waiter);
+  }
+
+  removeWaiter(waiter: Waiter<unknown>): void {
+    if (this.waiters.get(waiter.requestId) === waiter) this.waiters.delete(waiter.requestId);
+  }
+
+  /**
+   * Ends the session: drops its waits, then releases everything it holds, so the next waiters in
+   * line (other sessions) are granted at once. On a timeout the client is told (`lock-lost`
+   * events) before the connection is closed, in case it is still there to read them.
+   */
+  end(reason: EndReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const waiter of [...this.waiters.values()]) waiter.drop();
+    for (const holding of [...this.holdings]) holding.release(reason);
+    this.holdings.clear();
+    if (reason === 'session-timeout') {
+      this.host.log(`session ${this.sessionId} (${this.channel.remoteAddress}) silent for over ${this.host.sessionTimeoutMs} ms: ending it`);
+      this.channel.end();
+    }
   }
 
   private onFrame(payload: Buffer): void {
+    this.lastSeen = this.host.now;
     if (!this.sawFirstFrame) {
       this.sawFirstFrame = true;
       if (payload[0] === FIRST_BYTE_PICKLE) {
@@ -94,11 +148,18 @@ export class Session implements OpContext {
 
   private run(request: Request): unknown {
     if (request.type === undefined) return this.serverOp(request);
+    this.checkServing();
+    const context = new RequestContext(this, request.id, false);
+    const result = dispatchObjectOp(this.host.registry, request, context);
+    context.commit();
+    return result;
+  }
+
+  private checkServing(): void {
     if (!this.greeted) {
       throw new OperationError('HELLO_REQUIRED', 'send a hello request before any other (docs/PROTOCOL.md §4.2)');
     }
     if (this.host.isClosing) throw new OperationError('SHUTTING_DOWN', 'the server is shutting down; reconnect to its successor');
-    return dispatchObjectOp(this.host.registry, request, this);
   }
 
   private serverOp(request: Request): unknown {
@@ -107,8 +168,16 @@ export class Session implements OpContext {
         return this.hello(request.args);
       case 'ping':
         return 'pong';
+      case 'cancel':
+        return this.cancel(request.args);
+      case 'atomic':
+        this.checkServing();
+        return this.atomic(request);
       default:
-        throw new OperationError('UNKNOWN_METHOD', `unknown server operation ${JSON.stringify(request.op)}; server operations are hello and ping`);
+        throw new OperationError(
+          'UNKNOWN_METHOD',
+          `unknown server operation ${JSON.stringify(request.op)}; server operations are hello, ping, cancel and atomic`,
+        );
     }
   }
 
@@ -129,7 +198,44 @@ export class Session implements OpContext {
       instance: this.host.instanceId,
       session: this.sessionId,
       maxFrameBytes: this.host.maxFrameBytes,
+      sessionTimeoutMs: this.host.sessionTimeoutMs,
+      heartbeatMs: Math.floor(this.host.sessionTimeoutMs / 3),
     };
+  }
+
+  /** cancel(requestId) → whether a wait of that request was still pending (it fails with ABORTED). */
+  private cancel(args: unknown[]): boolean {
+    const waiter = this.waiters.get(args[0]);
+    if (waiter === undefined) return false;
+    waiter.cancel();
+    return true;
+  }
+
+  /**
+   * atomic([op, ...]) → [result, ...]: runs every operation with nothing interleaved, or none of
+   * them. Each change records its undo step; on the first failure they run in reverse and the
+   * error names the failed operation. Wake-ups of other clients wait for the commit.
+   */
+  private atomic(request: Request): unknown[] {
+    const batch = parseBatch(request.args[0], request.id);
+    const context = new RequestContext(this, request.id, true);
+    const results: unknown[] = [];
+    for (let index = 0; index < batch.length; index++) {
+      const op = batch[index]!;
+      try {
+        results.push(dispatchObjectOp(this.host.registry, op, context));
+      } catch (err) {
+        context.rollback();
+        const wire = toWire(err);
+        throw new OperationError(
+          wire.code as never,
+          `atomic operation #${index} (${op.type}.${op.op} on ${JSON.stringify(op.name)}) failed, nothing was applied: ${wire.message}`,
+          { index, type: op.type, name: op.name, op: op.op, ...(wire.details !== undefined && { cause: wire.details }) },
+        );
+      }
+    }
+    context.commit();
+    return results;
   }
 
   private reply(id: RequestId, value: unknown, failed: boolean): void {
@@ -156,5 +262,51 @@ export class Session implements OpContext {
     this.host.log(`closing session ${this.sessionId} (${this.channel.remoteAddress}): ${message}`);
     this.channel.send(encodeError(null, { code, message }));
     this.channel.end();
+  }
+}
+
+/** The {@link OpContext} of one request (or one atomic batch). */
+class RequestContext implements OpContext {
+  private undoSteps: Array<() => void> | undefined;
+  private deferred: Array<() => void> | undefined;
+
+  constructor(
+    readonly session: Session,
+    readonly requestId: unknown,
+    readonly atomic: boolean,
+  ) {}
+
+  get sessionId(): number {
+    return this.session.sessionId;
+  }
+
+  undo(step: () => void): void {
+    if (this.atomic) (this.undoSteps ??= []).push(step);
+  }
+
+  defer(step: () => void): void {
+    (this.deferred ??= []).push(step);
+  }
+
+  wait<T>(queue: WaitQueue<T>, options: WaitOptions): Promise<T> {
+    if (this.atomic) throw new OperationError('WOULD_BLOCK', 'this operation would block, which an atomic batch cannot do');
+    if (!this.session.isOpen) throw new OperationError('SHUTTING_DOWN', 'the session closed');
+    return new Waiter(queue, this.session, this.requestId, options).promise;
+  }
+
+  /** Runs the deferred wake-ups, in order. */
+  commit(): void {
+    const deferred = this.deferred;
+    if (deferred === undefined) return;
+    this.deferred = undefined;
+    for (const step of deferred) step();
+  }
+
+  /** Undoes every recorded change, newest first, and forgets the wake-ups. */
+  rollback(): void {
+    const steps = this.undoSteps ?? [];
+    this.undoSteps = undefined;
+    this.deferred = undefined;
+    for (let i = steps.length - 1; i >= 0; i--) steps[i]!();
   }
 }

@@ -1,5 +1,6 @@
 /** Typed handle on a shared dict. Each method is one request; see docs/PROTOCOL.md §7.1. */
 import type { CallOptions, Client } from '../client.js';
+import { ObjectProxy } from './base.js';
 
 /** Entries for update/setMany: a plain object, a Map, or any iterable of [key, value] pairs. */
 export type DictEntries<V> = Record<string, V> | Map<string, V> | Iterable<readonly [string, V]>;
@@ -13,21 +14,14 @@ function entriesToWire<V>(entries: DictEntries<V>): unknown {
   return entries;
 }
 
-export class DictProxy<V = unknown> {
-  constructor(
-    private readonly client: Client,
-    /** The dict's name on the server. */
-    readonly name: string,
-    private readonly options?: CallOptions,
-  ) {}
+export class DictProxy<V = unknown> extends ObjectProxy {
+  constructor(client: Client, name: string, options?: CallOptions) {
+    super(client, 'dict', name, undefined, options);
+  }
 
   /** The same dict with other call options (timeout in seconds, AbortSignal). */
   withOptions(options: CallOptions): DictProxy<V> {
     return new DictProxy<V>(this.client, this.name, { ...this.options, ...options });
-  }
-
-  private call<T>(op: string, args: unknown[]): Promise<T> {
-    return this.client.call<T>('dict', this.name, op, args, this.options);
   }
 
   /** The value at `key`, or `fallback` (default null) when the key is missing. */

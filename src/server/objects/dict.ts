@@ -10,10 +10,21 @@
 import { OperationError } from '../../errors.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import { checkArity, describeJsonType, entriesArg, numberArg, stringArg, stringArrayArg } from '../args.js';
-import { type ObjectType, type Operation, opsTable } from './types.js';
+import { type ObjectType, type OpContext, type Operation, opsTable } from './types.js';
 
 /** A Map keeps keys as plain data: `__proto__` or `constructor` are keys like any other. */
 export type DictState = Map<string, unknown>;
+
+/** Inside an atomic batch, records how to put `key` back as it is now. */
+function remember(dict: DictState, key: string, context: OpContext): void {
+  if (!context.atomic) return;
+  if (dict.has(key)) {
+    const previous = dict.get(key);
+    context.undo(() => void dict.set(key, previous));
+  } else {
+    context.undo(() => void dict.delete(key));
+  }
+}
 
 function keyArg(args: unknown[], signature: string): string {
   return stringArg(args, 0, 'key', signature);
@@ -21,9 +32,12 @@ function keyArg(args: unknown[], signature: string): string {
 
 /** `update` and `setMany`: every entry is validated by entriesArg before the first write. */
 function setAll(signature: string): Operation<DictState> {
-  return (dict, args) => {
+  return (dict, args, context) => {
     checkArity(args, 1, 1, signature);
-    for (const [key, value] of entriesArg(args, 0, 'entries', signature)) dict.set(key, value);
+    for (const [key, value] of entriesArg(args, 0, 'entries', signature)) {
+      remember(dict, key, context);
+      dict.set(key, value);
+    }
     return null;
   };
 }
@@ -41,9 +55,11 @@ export const dictType: ObjectType<DictState> = {
       return args.length > 1 ? args[1] : null;
     },
 
-    set(dict, args) {
+    set(dict, args, context) {
       checkArity(args, 2, 2, 'set(key, value)');
-      dict.set(keyArg(args, 'set(key, value)'), args[1]);
+      const key = keyArg(args, 'set(key, value)');
+      remember(dict, key, context);
+      dict.set(key, args[1]);
       return null;
     },
 
@@ -52,14 +68,16 @@ export const dictType: ObjectType<DictState> = {
       return dict.has(keyArg(args, 'has(key)'));
     },
 
-    delete(dict, args) {
+    delete(dict, args, context) {
       checkArity(args, 1, 1, 'delete(key)');
-      return dict.delete(keyArg(args, 'delete(key)'));
+      const key = keyArg(args, 'delete(key)');
+      remember(dict, key, context);
+      return dict.delete(key);
     },
 
     update: setAll('update(entries)'),
 
-    incr(dict, args) {
+    incr(dict, args, context) {
       const signature = 'incr(key, by?)';
       checkArity(args, 1, 2, signature);
       const key = keyArg(args, signature);
@@ -72,6 +90,7 @@ export const dictType: ObjectType<DictState> = {
       if (!Number.isFinite(next)) {
         throw new OperationError('OUT_OF_RANGE', `incr: ${current} + ${by} is not a finite number`, { key });
       }
+      remember(dict, key, context);
       dict.set(key, next);
       return next;
     },
@@ -96,18 +115,25 @@ export const dictType: ObjectType<DictState> = {
       return dict.size;
     },
 
-    clear(dict, args) {
+    clear(dict, args, context) {
       checkArity(args, 0, 0, 'clear()');
+      if (context.atomic) {
+        const saved = [...dict];
+        context.undo(() => {
+          for (const [key, value] of saved) dict.set(key, value);
+        });
+      }
       dict.clear();
       return null;
     },
 
-    pop(dict, args) {
+    pop(dict, args, context) {
       const signature = 'pop(key, default?)';
       checkArity(args, 1, 2, signature);
       const key = keyArg(args, signature);
       if (dict.has(key)) {
         const value = dict.get(key);
+        remember(dict, key, context);
         dict.delete(key);
         return value;
       }
@@ -115,21 +141,23 @@ export const dictType: ObjectType<DictState> = {
       throw new OperationError('KEY_NOT_FOUND', `pop: key ${JSON.stringify(key)} not found and no default given`, { key });
     },
 
-    setdefault(dict, args) {
+    setdefault(dict, args, context) {
       checkArity(args, 2, 2, 'setdefault(key, value)');
       const key = keyArg(args, 'setdefault(key, value)');
       if (dict.has(key)) return dict.get(key);
+      remember(dict, key, context);
       dict.set(key, args[1]);
       return args[1];
     },
 
-    compareAndSet(dict, args) {
+    compareAndSet(dict, args, context) {
       const signature = 'compareAndSet(key, expected, next)';
       checkArity(args, 3, 3, signature);
       const key = keyArg(args, signature);
       // A missing key compares equal to null, so compareAndSet(k, null, v) creates k.
       const current = dict.has(key) ? dict.get(key) : null;
       if (!jsonEqual(current, args[1])) return false;
+      remember(dict, key, context);
       dict.set(key, args[2]);
       return true;
     },

@@ -1,0 +1,39 @@
+/** What every proxy shares: its client, the object's type, name and creation parameters. */
+import type { CallOptions, Client } from '../client.js';
+
+/** Options of a call that may block on the server. `timeout` is in seconds and enforced there. */
+export interface WaitCallOptions {
+  /** Seconds to wait on the server; omitted: as long as it takes. */
+  timeout?: number;
+  /** Cancels the wait on the server. */
+  signal?: AbortSignal;
+}
+
+export abstract class ObjectProxy {
+  constructor(
+    protected readonly client: Client,
+    /** The object's type on the server. */
+    readonly type: string,
+    /** The object's name on the server. */
+    readonly name: string,
+    /** Creation parameters sent with each request (used only when the object does not exist). */
+    protected readonly init?: Record<string, unknown>,
+    protected readonly options?: CallOptions,
+  ) {}
+
+  protected call<T>(op: string, args: unknown[]): Promise<T> {
+    return this.client.request(this.message(op, args), this.options) as Promise<T>;
+  }
+
+  /** A call that may wait on the server: its timeout travels as an argument. */
+  protected callBlocking<T>(op: string, args: unknown[], options: WaitCallOptions | undefined): Promise<T> {
+    const signal = options?.signal ?? this.options?.signal;
+    return this.client.request(this.message(op, args), signal === undefined ? undefined : { signal }, true) as Promise<T>;
+  }
+
+  private message(op: string, args: unknown[]) {
+    return this.init === undefined
+      ? { op, type: this.type, name: this.name, args }
+      : { op, type: this.type, name: this.name, args, init: this.init };
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Condition, as `threading.Condition`, over a server-side lock: its own, or the named `lock` (or
+ * `rlock`) given at creation (`init: {"lock": "name"}`), so a Lock handle and the condition
+ * guard the same critical section. Ownership is the lock grant's token.
+ */
+import { OperationError } from '../../errors.js';
+import { checkArity, stringArg } from '../args.js';
+import { timeoutArg, WaitQueue } from '../waiting.js';
+import { acquireLock, createLock, type LockGrant, type LockState, ownedHolder, releaseLockFully } from './lock.js';
+import { type ObjectType, type OpContext, opsTable } from './types.js';
+
+export interface ConditionState {
+  readonly name: string;
+  readonly lock: LockState;
+  /** Name of the shared lock, or null when the condition has its own. */
+  readonly lockName: string | null;
+  readonly waiters: WaitQueue<boolean>;
+}
+
+function readLockName(init: unknown): string | null {
+  const lock = init !== null && typeof init === 'object' ? (init as { lock?: unknown }).lock : undefined;
+  if (lock === undefined || lock === null) return null;
+  if (typeof lock !== 'string' || lock.length === 0) throw new OperationError('INVALID_ARGUMENT', 'condition: lock must be a lock name');
+  return lock;
+}
+
+function tokenOf(args: unknown[], signature: string): string {
+  return stringArg(args, 0, 'token', signature);
+}
+
+/** Wait: release the lock, block until notified or timed out, then re-acquire it (as Python). */
+async function waitAndReacquire(cond: ConditionState, token: string, depth: number, timeout: number | null, context: OpContext) {
+  const notified = await context.wait(cond.waiters, { timeout, onTimeout: () => false });
+  const grant = await acquireLock(cond.lock, null, context, token);
+  if (depth > 1 && cond.lock.holder !== null) cond.lock.holder.depth = depth;
+  return { notified, fence: grant.fence, depth } as const;
+}
+
+function notify(cond: ConditionState, count: number, context: OpContext): number {
+  const woken = Math.min(count, cond.waiters.size);
+  context.defer(() => {
+    for (let i = 0; i < woken; i++) cond.waiters.shift()?.grant(true);
+  });
+  return woken;
+}
+
+export const conditionType: ObjectType<ConditionState> = {
+  name: 'condition',
+  create: (init, name, objects) => {
+    const lockName = readLockName(init);
+    if (lockName === null) return { name, lock: createLock(`${name} (condition lock)`, false), lockName, waiters: new WaitQueue() };
+    const lock = objects.stateOf('lock', lockName) as LockState;
+    return { name, lock, lockName, waiters: new WaitQueue() };
+  },
+  checkInit: (cond, init, name) => {
+    if (init !== undefined && readLockName(init) !== cond.lockName) {
+      throw new OperationError('INVALID_ARGUMENT', `condition ${JSON.stringify(name)} already exists with lock ${JSON.stringify(cond.lockName)}`);
+    }
+  },
+  ops: opsTable<ConditionState>({
+    /** acquire(timeout?) → {token, fence, depth}: acquires the underlying lock. */
+    acquire(cond, args, context): LockGrant | Promise<LockGrant> {
+      checkArity(args, 0, 1, 'acquire(timeout?)');
+      return acquireLock(cond.lock, timeoutArg(args[0], 'acquire(timeout?)'), context);
+    },
+
+    /** release(token) → 0. */
+    release(cond, args, context) {
+      checkArity(args, 1, 1, 'release(token)');
+      releaseLockFully(cond.lock, ownedHolder(cond.lock, tokenOf(args, 'release(token)'), 'release'), context);
+      return 0;
+    },
+
+    /**
+     * wait(token, timeout?) → {notified, fence}: the caller must hold the lock; it is released while
+     * waiting and held again (same token, new fence) when this resolves, even after a timeout.
+     */
+    wait(cond, args, context) {
+      const signature = 'wait(token, timeout?)';
+      checkArity(args, 1, 2, signature);
+      const token = tokenOf(args, signature);
+      const timeout = timeoutArg(args[1], signature);
+      if (context.atomic) throw new OperationError('WOULD_BLOCK', 'condition.wait cannot run inside an atomic batch');
+      const holder = ownedHolder(cond.lock, token, 'wait');
+      const depth = holder.depth;
+      releaseLockFully(cond.lock, holder, context);
+      return waitAndReacquire(cond, token, depth, timeout, context);
+    },
+
+    /** notify(token, n = 1) → how many waiters were woken. The caller must hold the lock. */
+    notify(cond, args, context) {
+      const signature = 'notify(token, n?)';
+      checkArity(args, 1, 2, signature);
+      ownedHolder(cond.lock, tokenOf(args, signature), 'notify');
+      const n = args[1] ?? 1;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+        throw new OperationError('INVALID_ARGUMENT', `${signature}: n must be a whole number ≥ 0`);
+      }
+      return notify(cond, n, context);
+    },
+
+    /** notifyAll(token) → how many waiters were woken. */
+    notifyAll(cond, args, context) {
+      checkArity(args, 1, 1, 'notifyAll(token)');
+      ownedHolder(cond.lock, tokenOf(args, 'notifyAll(token)'), 'notifyAll');
+      return notify(cond, cond.waiters.size, context);
+    },
+
+    /** owned(token) → whether `token` holds the lock now. */
+    owned(cond, args) {
+      checkArity(args, 1, 1, 'owned(token)');
+      return cond.lock.holder?.token === tokenOf(args, 'owned(token)');
+    },
+
+    /** state() → {locked, waiting}. */
+    state(cond, args) {
+      checkArity(args, 0, 0, 'state()');
+      return { locked: cond.lock.holder !== null, waiting: cond.waiters.size };
+    },
+  }),
+};

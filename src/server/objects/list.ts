@@ -1,0 +1,130 @@
+/**
+ * The shared list: any JSON values, Python-style indices (negative counts from the end).
+ * Every operation is synchronous and therefore atomic, as for dicts.
+ */
+import { OperationError } from '../../errors.js';
+import { jsonEqual } from '../../util/json-equal.js';
+import { checkArity } from '../args.js';
+import { type ObjectType, type OpContext, opsTable } from './types.js';
+
+export type ListState = unknown[];
+
+function integerArg(args: unknown[], index: number, param: string, signature: string): number {
+  const value = args[index];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new OperationError('INVALID_ARGUMENT', `${signature}: ${param} must be a whole number`);
+  }
+  return value;
+}
+
+/** Resolves a Python index into 0..length-1, or OUT_OF_RANGE. */
+function position(list: ListState, index: number, signature: string): number {
+  const resolved = index < 0 ? list.length + index : index;
+  if (resolved < 0 || resolved >= list.length) {
+    throw new OperationError('OUT_OF_RANGE', `${signature}: index ${index} out of range for a list of ${list.length}`);
+  }
+  return resolved;
+}
+
+/** Python slice bound: clamps into 0..length, negatives from the end. */
+function bound(list: ListState, value: unknown, fallback: number, param: string, signature: string): number {
+  if (value === undefined || value === null) return fallback;
+  const index = integerArg([value], 0, param, signature);
+  const resolved = index < 0 ? list.length + index : index;
+  return Math.min(Math.max(resolved, 0), list.length);
+}
+
+function find(list: ListState, value: unknown, signature: string): number {
+  const at = list.findIndex((item) => jsonEqual(item, value));
+  if (at < 0) throw new OperationError('VALUE_NOT_FOUND', `${signature}: value not in list`);
+  return at;
+}
+
+function spliceUndoable(list: ListState, context: OpContext, start: number, deleteCount: number, ...items: unknown[]): unknown[] {
+  const removed = list.splice(start, deleteCount, ...items);
+  if (context.atomic) context.undo(() => void list.splice(start, items.length, ...removed));
+  return removed;
+}
+
+export const listType: ObjectType<ListState> = {
+  name: 'list',
+  create: () => [],
+  ops: opsTable<ListState>({
+    append(list, args, context) {
+      checkArity(args, 1, 1, 'append(value)');
+      spliceUndoable(list, context, list.length, 0, args[0]);
+      return list.length;
+    },
+
+    extend(list, args, context) {
+      checkArity(args, 1, 1, 'extend(values)');
+      if (!Array.isArray(args[0])) throw new OperationError('INVALID_ARGUMENT', 'extend(values): values must be an array');
+      const before = list.length;
+      // A loop, not push(...values): spreading a large array overflows the argument limit.
+      for (const value of args[0]) list.push(value);
+      if (context.atomic) context.undo(() => void (list.length = before));
+      return list.length;
+    },
+
+    get(list, args) {
+      checkArity(args, 1, 1, 'get(index)');
+      return list[position(list, integerArg(args, 0, 'index', 'get(index)'), 'get(index)')];
+    },
+
+    set(list, args, context) {
+      checkArity(args, 2, 2, 'set(index, value)');
+      const at = position(list, integerArg(args, 0, 'index', 'set(index, value)'), 'set(index, value)');
+      spliceUndoable(list, context, at, 1, args[1]);
+      return null;
+    },
+
+    /** insert(index, value): as Python, an index past either end inserts at that end. */
+    insert(list, args, context) {
+      checkArity(args, 2, 2, 'insert(index, value)');
+      const at = bound(list, integerArg(args, 0, 'index', 'insert(index, value)'), 0, 'index', 'insert(index, value)');
+      spliceUndoable(list, context, at, 0, args[1]);
+      return list.length;
+    },
+
+    /** pop(index = -1) → the removed value. */
+    pop(list, args, context) {
+      checkArity(args, 0, 1, 'pop(index?)');
+      const index = args.length > 0 ? integerArg(args, 0, 'index', 'pop(index?)') : -1;
+      return spliceUndoable(list, context, position(list, index, 'pop(index?)'), 1)[0];
+    },
+
+    /** remove(value): removes the first deep-equal item, or VALUE_NOT_FOUND. */
+    remove(list, args, context) {
+      checkArity(args, 1, 1, 'remove(value)');
+      spliceUndoable(list, context, find(list, args[0], 'remove(value)'), 1);
+      return null;
+    },
+
+    /** index(value) → position of the first deep-equal item, or VALUE_NOT_FOUND. */
+    index(list, args) {
+      checkArity(args, 1, 1, 'index(value)');
+      return find(list, args[0], 'index(value)');
+    },
+
+    len(list, args) {
+      checkArity(args, 0, 0, 'len()');
+      return list.length;
+    },
+
+    /** slice(start?, end?) → items start..end-1, Python slice rules; slice() is the whole list. */
+    slice(list, args) {
+      const signature = 'slice(start?, end?)';
+      checkArity(args, 0, 2, signature);
+      return list.slice(bound(list, args[0], 0, 'start', signature), bound(list, args[1], list.length, 'end', signature));
+    },
+
+    clear(list, args, context) {
+      checkArity(args, 0, 0, 'clear()');
+      const removed = list.splice(0);
+      if (context.atomic) context.undo(() => {
+        for (const value of removed) list.push(value);
+      });
+      return null;
+    },
+  }),
+};

@@ -1,0 +1,191 @@
+/**
+ * Lock and RLock. Unlike CPython's (owned by a thread, and kept forever by a process that dies),
+ * ownership here is per acquisition: each grant carries a random token that only its handle knows,
+ * and a fencing number that strictly increases per lock. A grant is released by its token, or by
+ * the server when the holder's session closes. Waiters are granted in FIFO order.
+ */
+import { randomBytes } from 'node:crypto';
+import { OperationError } from '../../errors.js';
+import { checkArity, stringArg } from '../args.js';
+import { type Holding, type SessionHandle, timeoutArg, WaitQueue } from '../waiting.js';
+import { type ObjectType, type OpContext, opsTable } from './types.js';
+
+/** What acquire resolves with. */
+export interface LockGrant {
+  /** Proof of ownership: pass it to release (and, for an RLock, to re-enter). */
+  token: string;
+  /** Strictly increasing per lock, across holders: a resource can refuse an older fence. */
+  fence: number;
+  /** Current recursion depth (always 1 for a Lock). */
+  depth: number;
+}
+
+interface Holder extends Holding {
+  readonly token: string;
+  readonly fence: number;
+  readonly session: SessionHandle;
+  depth: number;
+}
+
+export interface LockState {
+  readonly name: string;
+  readonly reentrant: boolean;
+  holder: Holder | null;
+  lastFence: number;
+  readonly waiters: WaitQueue<LockGrant>;
+}
+
+export function newToken(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+export function createLock(name: string, reentrant: boolean): LockState {
+  return { name, reentrant, holder: null, lastFence: 0, waiters: new WaitQueue() };
+}
+
+function grantInfo(holder: Holder): LockGrant {
+  return { token: holder.token, fence: holder.fence, depth: holder.depth };
+}
+
+/** Makes `session` the holder with a fresh token (or `token`, when a condition re-acquires). */
+function grantTo(lock: LockState, session: SessionHandle, token = newToken()): Holder {
+  const holder: Holder = {
+    token,
+    fence: ++lock.lastFence,
+    session,
+    depth: 1,
+    release: (reason) => {
+      if (lock.holder !== holder) return;
+      session.sendEvent('lock-lost', { name: lock.name, token: holder.token, fence: holder.fence, reason });
+      releaseHolder(lock, holder);
+      pumpLock(lock);
+    },
+  };
+  lock.holder = holder;
+  session.hold(holder);
+  return holder;
+}
+
+function releaseHolder(lock: LockState, holder: Holder): void {
+  lock.holder = null;
+  holder.session.unhold(holder);
+}
+
+/** Grants the lock to the longest waiter whose session is still open. */
+export function pumpLock(lock: LockState): void {
+  while (lock.holder === null) {
+    const waiter = lock.waiters.shift();
+    if (waiter === undefined) return;
+    if (!waiter.session.isOpen) continue;
+    const token = (waiter.data as { token?: string } | undefined)?.token;
+    waiter.grant(grantInfo(grantTo(lock, waiter.session, token)));
+  }
+}
+
+/**
+ * Acquires for `context`'s session: at once if free and nobody queues, else waits in FIFO order.
+ * `token` re-acquires under an existing token (Condition.wait does this).
+ */
+export function acquireLock(lock: LockState, timeout: number | null, context: OpContext, token?: string): LockGrant | Promise<LockGrant> {
+  if (lock.holder === null && lock.waiters.size === 0) {
+    const holder = grantTo(lock, context.session, token);
+    if (context.atomic) context.undo(() => {
+      releaseHolder(lock, holder);
+      lock.lastFence -= 1;
+    });
+    return grantInfo(holder);
+  }
+  if (timeout === 0) throw timedOut(lock);
+  return context.wait(lock.waiters, {
+    timeout,
+    onTimeout: () => {
+      throw timedOut(lock);
+    },
+    data: token === undefined ? undefined : { token },
+  });
+}
+
+function timedOut(lock: LockState): OperationError {
+  return new OperationError('TIMEOUT', `lock ${JSON.stringify(lock.name)} was not acquired in time`, { name: lock.name });
+}
+
+/** The holder if `token` owns the lock, else NOT_OWNER. */
+export function ownedHolder(lock: LockState, token: string, what: string): Holder {
+  const holder = lock.holder;
+  if (holder === null || holder.token !== token) {
+    throw new OperationError(
+      'NOT_OWNER',
+      `${what}: this handle does not hold lock ${JSON.stringify(lock.name)}${holder === null ? ' (it is not held)' : ''}`,
+      { name: lock.name },
+    );
+  }
+  return holder;
+}
+
+/** Releases fully (whatever the depth) and wakes the next waiter after commit. */
+export function releaseLockFully(lock: LockState, holder: Holder, context: OpContext): void {
+  releaseHolder(lock, holder);
+  if (context.atomic) context.undo(() => {
+    lock.holder = holder;
+    holder.session.hold(holder);
+  });
+  context.defer(() => pumpLock(lock));
+}
+
+function lockType(typeName: 'lock' | 'rlock'): ObjectType<LockState> {
+  const reentrant = typeName === 'rlock';
+  return {
+    name: typeName,
+    create: (_init, name) => createLock(name, reentrant),
+    ops: opsTable<LockState>({
+      /** acquire(timeout?, token?) → {token, fence, depth}; token re-enters an RLock. */
+      acquire(lock, args, context) {
+        const signature = 'acquire(timeout?, token?)';
+        checkArity(args, 0, 2, signature);
+        const timeout = timeoutArg(args[0], signature);
+        if (args[1] !== undefined && args[1] !== null) {
+          const token = stringArg(args, 1, 'token', signature);
+          if (!reentrant) throw new OperationError('INVALID_ARGUMENT', 'a Lock cannot be re-entered: use an rlock');
+          const holder = ownedHolder(lock, token, 'acquire');
+          holder.depth += 1;
+          if (context.atomic) context.undo(() => void (holder.depth -= 1));
+          return grantInfo(holder);
+        }
+        return acquireLock(lock, timeout, context);
+      },
+
+      /** release(token) → remaining depth (0 when released). */
+      release(lock, args, context) {
+        checkArity(args, 1, 1, 'release(token)');
+        const holder = ownedHolder(lock, stringArg(args, 0, 'token', 'release(token)'), 'release');
+        if (holder.depth > 1) {
+          holder.depth -= 1;
+          if (context.atomic) context.undo(() => void (holder.depth += 1));
+          return holder.depth;
+        }
+        releaseLockFully(lock, holder, context);
+        return 0;
+      },
+
+      /** locked() → whether anyone holds it. */
+      locked(lock, args) {
+        checkArity(args, 0, 0, 'locked()');
+        return lock.holder !== null;
+      },
+
+      /** owned(token) → whether `token` holds it now (a handle checks it still owns the lock). */
+      owned(lock, args) {
+        checkArity(args, 1, 1, 'owned(token)');
+        return lock.holder?.token === stringArg(args, 0, 'token', 'owned(token)');
+      },
+
+      /** state() → {locked, fence, waiting}. */
+      state(lock, args) {
+        checkArity(args, 0, 0, 'state()');
+        return { locked: lock.holder !== null, fence: lock.lastFence, waiting: lock.waiters.size };
+      },
+    }),
+  };
+}
+
+export const lockTypes = { lock: lockType('lock'), rlock: lockType('rlock') };
