@@ -28,16 +28,19 @@ export function parsePort(text: string): number {
   return value;
 }
 
-/** Adds the flags every client command takes. */
-export function addConnectionFlags(command: Command): Command {
-  return command
+/**
+ * Adds the flags every client command takes. Commands that wait on the server (lock, queue get,
+ * event wait) define their own `--timeout`, for the wait, and pass `callTimeout: false`.
+ */
+export function addConnectionFlags(command: Command, { callTimeout = true } = {}): Command {
+  command
     .option('--url <url>', 'connection string, e.g. tcp://:KEY@127.0.0.1:50000 (default: $SYNCMGR_URL)')
     .option('--host <host>', 'server host (default 127.0.0.1)')
     .option('--port <port>', 'server TCP port (default 50000)', parsePort)
     .option('--socket <path>', 'server Unix socket path')
     .option('--authkey <key>', 'shared secret (visible in ps; prefer --authkey-file or $SYNCMGR_AUTHKEY)')
-    .option('--authkey-file <path>', 'read the shared secret from this file')
-    .option('--timeout <seconds>', 'give up after this many seconds', parseSeconds);
+    .option('--authkey-file <path>', 'read the shared secret from this file');
+  return callTimeout ? command.option('--timeout <seconds>', 'give up after this many seconds', parseSeconds) : command;
 }
 
 /**

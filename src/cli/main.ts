@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { SyncmgrError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerDictCommands } from './commands/dict.js';
+import { registerPrimitiveCommands } from './commands/primitives.js';
 import { registerServe } from './commands/serve.js';
 
 /** Exit status for bad usage (unknown flag, missing argument, bad value), as in most CLIs. */
@@ -30,9 +31,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     });
   registerServe(program, io.stdout, io.stderr);
   registerDictCommands(program, io.stdout);
+  registerPrimitiveCommands(program, io.stdout, io.stderr);
   try {
+    process.exitCode = undefined;
     await program.parseAsync(argv);
-    return 0;
+    // Commands that pass a status through (lock) or report a soft failure set process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version end through here too, with exit code 0.

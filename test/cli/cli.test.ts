@@ -1,57 +1,10 @@
 /** The CLI end to end: the real bin in child processes against a real `syncmgr serve`. */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onCleanup, tempDir } from '../helpers/server.js';
+import { exitOf, KEY, run, serve } from '../helpers/cli.js';
+import { tempDir } from '../helpers/server.js';
 
-const BIN = join(import.meta.dirname, '../../bin/syncmgr.js');
-const KEY = 'cli-secret';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the bin to completion. `env` replaces the SYNCMGR_* variables. */
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Starts `syncmgr serve` and resolves once it has printed all its listener lines. */
-function serve(args: string[], env: Record<string, string>, listeners = 1): Promise<{ child: ChildProcess; lines: string[]; stderr: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    onCleanup(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    const lines: string[] = [];
-    let stderr = '';
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      if (lines.length >= listeners) resolve({ child, lines, stderr: () => stderr });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 describe('syncmgr CLI', () => {
   let port: number;

@@ -1,0 +1,143 @@
+/** `syncmgr lock`, `syncmgr queue put|get`, `syncmgr event set|clear|wait`. */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Command } from 'commander';
+import { connect } from '../../client/client.js';
+import { ConfigurationError, SyncmgrError } from '../../errors.js';
+import { addConnectionFlags, type ConnectionFlags, parseSeconds, toConnectOptions } from '../connection-options.js';
+import { formatValue, parseValue } from './dict.js';
+
+/** `timeout` is the wait's, in seconds; connecting has its own default deadline. */
+interface LockFlags extends Omit<ConnectionFlags, 'timeout'> {
+  timeout?: number;
+  conflictExitCode: number;
+}
+
+interface WaitFlags extends Omit<ConnectionFlags, 'timeout'> {
+  timeout?: number;
+  raw?: boolean;
+}
+
+function waitOptions(flags: { timeout?: number }): { timeout: number } | undefined {
+  return flags.timeout === undefined ? undefined : { timeout: flags.timeout };
+}
+
+function connectFor(flags: WaitFlags | LockFlags) {
+  return connect(toConnectOptions({ ...flags, timeout: undefined }));
+}
+
+function parseExitCode(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 255) throw new ConfigurationError(`not an exit status (0-255): ${text}`);
+  return value;
+}
+
+/** Exit status of a child, the shell's way: its code, or 128 + the signal's number. */
+function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0));
+}
+
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export function registerPrimitiveCommands(program: Command, stdout: (line: string) => void, stderr: (line: string) => void): void {
+  const noCallTimeout = { callTimeout: false };
+  addConnectionFlags(
+    program
+      .command('lock <name> <command...>')
+      .description('run COMMAND while holding the lock NAME, like flock(1): syncmgr lock build -- make all'),
+    noCallTimeout,
+  )
+    .option('--timeout <seconds>', 'give up if the lock is not acquired within this many seconds', parseSeconds)
+    .option('--conflict-exit-code <n>', 'exit status when the lock is not acquired in time', parseExitCode, 1)
+    .action(async (name: string, argv: string[], flags: LockFlags): Promise<void> => {
+      const client = await connectFor(flags);
+      let held;
+      try {
+        held = await client.lock(name).acquire(waitOptions(flags));
+      } catch (err) {
+        await client.close();
+        if (err instanceof SyncmgrError && err.code === 'TIMEOUT') {
+          stderr(`syncmgr: lock ${JSON.stringify(name)} not acquired within ${flags.timeout} s [TIMEOUT]`);
+          process.exitCode = flags.conflictExitCode;
+          return;
+        }
+        throw err;
+      }
+      // The command learns the fence, so it can hand it to resources that refuse stale holders.
+      const child = spawn(argv[0]!, argv.slice(1), {
+        stdio: 'inherit',
+        env: { ...process.env, SYNCMGR_LOCK_NAME: name, SYNCMGR_LOCK_FENCE: String(held.fence) },
+      });
+      const forward = (signal: NodeJS.Signals): void => {
+        child.kill(signal);
+      };
+      for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+      held.signal.addEventListener('abort', () => {
+        stderr(`syncmgr: lock ${JSON.stringify(name)} was lost while the command ran; stopping it`);
+        child.kill('SIGTERM');
+      });
+      const status = await new Promise<number>((resolve) => {
+        child.on('error', (err) => {
+          stderr(`syncmgr: cannot run ${argv[0]}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+          resolve(127);
+        });
+        child.on('exit', (code, signal) => resolve(exitStatus(code, signal)));
+      });
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      const lost = held.lost;
+      if (!lost) await held.release();
+      await client.close();
+      process.exitCode = lost && status === 0 ? 1 : status;
+    });
+
+  const queue = program.command('queue').description('put to or get from a shared queue');
+  addConnectionFlags(queue.command('put <name> <value>').description('put VALUE (JSON, or a plain string) on queue NAME'), noCallTimeout)
+    .option('--timeout <seconds>', 'give up (exit 1, QUEUE_FULL) if the queue stays full this long', parseSeconds)
+    .action(async (name: string, value: string, flags: WaitFlags) => {
+      const client = await connectFor(flags);
+      try {
+        await client.queue(name).put(parseValue(value), waitOptions(flags));
+      } finally {
+        await client.close();
+      }
+    });
+  addConnectionFlags(queue.command('get <name>').description('take the oldest item of queue NAME and print it as JSON'), noCallTimeout)
+    .option('--timeout <seconds>', 'give up (exit 1, QUEUE_EMPTY) if nothing arrives this long', parseSeconds)
+    .option('--raw', 'print a string item without quotes')
+    .action(async (name: string, flags: WaitFlags) => {
+      const client = await connectFor(flags);
+      try {
+        const item = await client.queue(name).get(waitOptions(flags));
+        stdout(formatValue(item, flags.raw));
+      } finally {
+        await client.close();
+      }
+    });
+
+  const event = program.command('event').description('set, clear or wait for a shared event');
+  for (const op of ['set', 'clear'] as const) {
+    addConnectionFlags(event.command(`${op} <name>`).description(`${op} event NAME`)).action(async (name: string, flags: ConnectionFlags) => {
+      const client = await connect(toConnectOptions(flags));
+      try {
+        await client.event(name)[op]();
+      } finally {
+        await client.close();
+      }
+    });
+  }
+  addConnectionFlags(event.command('wait <name>').description('wait until event NAME is set (exit 1 if --timeout passes first)'), noCallTimeout)
+    .option('--timeout <seconds>', 'give up after this many seconds', parseSeconds)
+    .action(async (name: string, flags: WaitFlags) => {
+      const client = await connectFor(flags);
+      try {
+        const set = await client.event(name).wait(waitOptions(flags));
+        if (!set) {
+          stderr(`syncmgr: event ${JSON.stringify(name)} not set within ${flags.timeout} s [TIMEOUT]`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await client.close();
+      }
+    });
+}
