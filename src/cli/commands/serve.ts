@@ -16,6 +16,7 @@ interface ServeFlags {
   maxFrame?: number;
   maxConnections?: number;
   handshakeTimeout?: number;
+  sessionTimeout?: number;
   quiet?: boolean;
 }
 
@@ -49,6 +50,7 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
     .option('--max-frame <bytes>', 'largest request frame accepted, e.g. 16M (default 16M)', parseBytes)
     .option('--max-connections <n>', 'most simultaneous connections (default unlimited)', parseCount)
     .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate (default 10)', parseSeconds)
+    .option('--session-timeout <seconds>', 'end a session silent this long, releasing what it holds (default 15)', parseSeconds)
     .option('--quiet', 'do not log connections to stderr')
     .action(async (flags: ServeFlags) => {
       const authkey = readAuthkey(flags);
@@ -66,6 +68,7 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
         ...(flags.maxFrame !== undefined && { maxFrameBytes: flags.maxFrame }),
         ...(flags.maxConnections !== undefined && { maxConnections: flags.maxConnections }),
         ...(flags.handshakeTimeout !== undefined && { handshakeTimeoutMs: flags.handshakeTimeout * 1000 }),
+        ...(flags.sessionTimeout !== undefined && { sessionTimeoutMs: flags.sessionTimeout * 1000 }),
         log: flags.quiet ? () => {} : (line) => stderr(`${new Date().toISOString()} ${line}`),
       });
       const endpoints = await server.listen();
