@@ -58,6 +58,35 @@ export class MessageError extends Error {
 /** Upper bound for object names, so a name is a name and not a payload. */
 export const MAX_NAME_LENGTH = 1024;
 
+/**
+ * Deepest nesting of arrays and objects accepted in a request. JSON.parse copes with any depth but
+ * JSON.stringify overflows the stack a few thousand levels down, so a deeper value could be stored
+ * and never read back: it would make the shared object holding it unreadable for every client.
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+/** Whether valid JSON text `payload` nests arrays/objects more than `max` levels deep. */
+function nestsDeeperThan(payload: Buffer, max: number): boolean {
+  // Nesting deeper than max takes more than max opening and as many closing brackets.
+  if (payload.length <= 2 * max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < payload.length; i++) {
+    const byte = payload[i];
+    if (inString) {
+      if (byte === 0x5c) i++; // backslash: the next byte is escaped (never a multi-byte lead)
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > max) return true;
+    } else if (byte === 0x5d || byte === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 function decodeJson(payload: Buffer): unknown {
   // Buffer#toString would silently replace bad bytes with U+FFFD and change what the client sent.
   if (!isUtf8(payload)) throw new MessageError('PROTOCOL_ERROR', 'message is not valid UTF-8');
@@ -86,6 +115,9 @@ export function parseRequest(payload: Buffer): Request {
   const { id } = message;
   if (!isRequestId(id)) {
     throw new MessageError('BAD_REQUEST', 'a request needs an "id": an integer or a string of at most 64 characters');
+  }
+  if (nestsDeeperThan(payload, MAX_NESTING_DEPTH)) {
+    throw new MessageError('BAD_REQUEST', `a request may nest arrays and objects at most ${MAX_NESTING_DEPTH} levels deep`, id);
   }
   return validateRequest(message, id, 'a request');
 }

@@ -18,19 +18,23 @@ import type { Registry } from './registry.js';
  */
 export function dispatchObjectOp(registry: Registry, request: Request, context: OpContext): unknown {
   const name = request.name!;
+  // Look the operation up before creating anything, so a misspelt call leaves no object behind.
+  const type = registry.typeOf(request.type!);
+  if (!type.ops.has(request.op)) {
+    const existing = registry.peek(name);
+    if (existing !== undefined && existing.type !== type) registry.resolve(type.name, name); // throws WRONG_TYPE
+    throw new OperationError(
+      'UNKNOWN_METHOD',
+      `a ${type.name} has no operation ${JSON.stringify(request.op)}; it has: ${[...type.ops.keys()].join(', ')}`,
+    );
+  }
   const object = registry.resolve(
     request.type!,
     name,
     request.init,
     context.atomic ? () => context.undo(() => registry.delete(name)) : undefined,
   );
-  const operation = object.type.ops.get(request.op);
-  if (operation === undefined) {
-    throw new OperationError(
-      'UNKNOWN_METHOD',
-      `a ${object.type.name} has no operation ${JSON.stringify(request.op)}; it has: ${[...object.type.ops.keys()].join(', ')}`,
-    );
-  }
+  const operation = object.type.ops.get(request.op)!;
   const awaits = object.type.awaitingOps?.has(request.op) === true;
   if (awaits || object.mutex?.isLocked()) {
     if (context.atomic) {

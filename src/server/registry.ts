@@ -70,6 +70,11 @@ export class Registry implements ObjectLookup {
     return created;
   }
 
+  /** The object named `name`, if it exists; creates nothing. */
+  peek(name: string): SharedObject | undefined {
+    return this.objects.get(name);
+  }
+
   /** {@link ObjectLookup}: lets a condition share a named lock. */
   stateOf(type: string, name: string): unknown {
     return this.resolve(type, name).state;
@@ -85,7 +90,8 @@ export class Registry implements ObjectLookup {
     return this.objects.size;
   }
 
-  private typeOf(typeName: string): ObjectType<any> {
+  /** The type named `typeName`. @throws OperationError UNKNOWN_TYPE. */
+  typeOf(typeName: string): ObjectType<any> {
     const type = this.types.get(typeName);
     if (type === undefined) {
       throw new OperationError('UNKNOWN_TYPE', `unknown object type ${JSON.stringify(typeName)}; known types: ${[...this.types.keys()].join(', ')}`);

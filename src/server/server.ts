@@ -149,6 +149,10 @@ export class SyncServer implements SessionHost {
       session.end('session-closed');
       session.sendEvent('shutdown', { instance: this.instanceId });
     }
+    // Those answers are sent from promise callbacks (microtasks): ending the channels in this same
+    // turn would drop them (a socket cannot be written after end()), and the clients would see
+    // only CONNECTION_CLOSED. One macrotask lets every one of them reach its channel first.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const drained = [...this.channels].map((channel) => new Promise<void>((resolve) => {
       channel.onClose(() => resolve());
       channel.end();

@@ -269,6 +269,7 @@ export class Session implements SessionHandle {
 class RequestContext implements OpContext {
   private undoSteps: Array<() => void> | undefined;
   private deferred: Array<() => void> | undefined;
+  private committed = false;
 
   constructor(
     readonly session: Session,
@@ -285,7 +286,10 @@ class RequestContext implements OpContext {
   }
 
   defer(step: () => void): void {
-    (this.deferred ??= []).push(step);
+    // After the commit (an operation deferring after an await, or queued behind a mutex) there is
+    // nothing left to wait for: wake up at once.
+    if (this.committed) step();
+    else (this.deferred ??= []).push(step);
   }
 
   wait<T>(queue: WaitQueue<T>, options: WaitOptions): Promise<T> {
@@ -296,6 +300,7 @@ class RequestContext implements OpContext {
 
   /** Runs the deferred wake-ups, in order. */
   commit(): void {
+    this.committed = true;
     const deferred = this.deferred;
     if (deferred === undefined) return;
     this.deferred = undefined;

@@ -37,8 +37,10 @@ export function parseConnectionString(text: string): ParsedConnectionString {
       `not a connection string: ${JSON.stringify(redact(text))} (expected e.g. tcp://:KEY@127.0.0.1:50000)`,
     );
   }
-  const queryKey = url.searchParams.get('authkey');
-  const authkey = queryKey ?? (url.password !== '' ? decodeURIComponent(url.password) : undefined);
+  // Read the raw query rather than searchParams, which would turn a `+` in a key into a space.
+  const rawKey = /(?:^|[?&])authkey=([^&#]*)/.exec(url.search)?.[1];
+  const queryKey = rawKey === undefined ? null : percentDecode(rawKey, text);
+  const authkey = queryKey ?? (url.password !== '' ? percentDecode(url.password, text) : undefined);
   const keyPart = authkey === undefined ? {} : { authkey };
   switch (url.protocol) {
     case 'tcp:': {
@@ -47,7 +49,7 @@ export function parseConnectionString(text: string): ParsedConnectionString {
       return { endpoint: { transport: 'tcp', host, port }, ...keyPart };
     }
     case 'unix:': {
-      const path = decodeURIComponent(url.pathname);
+      const path = percentDecode(url.pathname, text);
       if (path === '' || path === '/') throw new ConfigurationError('a unix:// connection string needs a socket path');
       return { endpoint: { transport: 'unix', path }, ...keyPart };
     }
@@ -61,6 +63,20 @@ export function parseConnectionString(text: string): ParsedConnectionString {
     }
     default:
       throw new ConfigurationError(`unsupported scheme ${url.protocol} in connection string (use tcp:, unix: or ws:)`);
+  }
+}
+
+/**
+ * decodeURIComponent, but a stray `%` (a key or path typed by hand, e.g. `tcp://:50%@host`) is a
+ * ConfigurationError like every other bad connection string, not a bare URIError without a code.
+ */
+function percentDecode(part: string, text: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new ConfigurationError(
+      `invalid percent-encoding in connection string ${JSON.stringify(redact(text))}: write % as %25`,
+    );
   }
 }
 
@@ -166,11 +182,13 @@ export function connectionString(endpoint: Endpoint, authkey: string): string {
     case 'tcp':
       return `tcp://:${key}@${formatEndpoint(endpoint).slice('tcp://'.length)}`;
     case 'unix':
-      return `unix://${encodeURI(endpoint.path)}?authkey=${key}`;
+      // Per segment: encodeURI would leave `?` and `#` in a path as they are, cutting it there
+      // and losing the key that follows.
+      return `unix://${endpoint.path.split('/').map(encodeURIComponent).join('/')}?authkey=${key}`;
     case 'ws': {
+      // Appended by hand: URLSearchParams would write a space as `+`, which we read back as `+`.
       const url = new URL(endpoint.url);
-      url.searchParams.set('authkey', authkey);
-      return url.toString();
+      return `${url.origin}${url.pathname}${url.search === '' ? '?' : `${url.search}&`}authkey=${key}`;
     }
   }
 }

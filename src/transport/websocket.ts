@@ -18,6 +18,8 @@ export class WebSocketChannel extends BaseChannel implements Channel {
   /** Messages that arrived while paused (the socket stops reading, but one may be in flight). */
   private held: Buffer[] = [];
   private closeError: Error | undefined;
+  /** Set by end(): from then on incoming messages are dropped, see end(). */
+  private ending = false;
 
   constructor(socket: WebSocket, remoteAddress: string, maxFrameBytes: number) {
     super();
@@ -26,6 +28,7 @@ export class WebSocketChannel extends BaseChannel implements Channel {
     this.maxFrameBytes = maxFrameBytes;
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.ending) return;
       if (!isBinary) {
         this.frameErrorHandler(new FrameError('PROTOCOL_ERROR', 'text WebSocket messages are not allowed: send frames as binary messages'));
         return;
@@ -69,6 +72,11 @@ export class WebSocketChannel extends BaseChannel implements Channel {
   }
 
   end(): void {
+    // Stop delivering, as SocketChannel.end() does: the closing handshake can still carry answers
+    // the peer sent before it saw our close, and Client.close() promises that every request still
+    // outstanding is rejected with ConnectionClosedError, on every transport alike.
+    this.ending = true;
+    this.held = [];
     this.socket.close(1000);
   }
 

@@ -1,6 +1,6 @@
 /** `syncmgr lock`, `queue` and `event` end to end through the real bin. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, exitOf, KEY, run, serve } from '../helpers/cli.js';
@@ -47,12 +47,33 @@ describe('syncmgr lock, queue and event', () => {
   });
 
   it('forwards SIGTERM to the command, releases the lock and exits 128 + the signal', async () => {
-    const holder = spawn(process.execPath, [BIN, 'lock', 'signalled', '--', 'sleep', '10'], { env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = join(tempDir(), 'started');
+    const holder = spawn(process.execPath, [BIN, 'lock', 'signalled', '--', 'sh', '-c', `touch ${started}; exec sleep 10`], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: 'ignore',
+    });
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
     const exited = exitOf(holder);
     holder.kill('SIGTERM');
     expect(await exited).toBe(143);
     expect(await run(['lock', 'signalled', '--timeout', '1', '--', 'true'], env)).toMatchObject({ code: 0 });
+  });
+
+  it('gives up waiting on SIGTERM before the command starts, and exits 128 + the signal', async () => {
+    const started = join(tempDir(), 'started');
+    const holder = spawn(process.execPath, [BIN, 'lock', 'contended', '--', 'sh', '-c', `touch ${started}; exec sleep 10`], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: 'ignore',
+    });
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    const waiter = spawn(process.execPath, [BIN, 'lock', 'contended', '--', 'true'], { env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const waiterExit = exitOf(waiter);
+    waiter.kill('SIGTERM');
+    expect(await waiterExit).toBe(143);
+    const holderExit = exitOf(holder);
+    holder.kill('SIGTERM');
+    expect(await holderExit).toBe(143);
   });
 
   it('reports a command that cannot be started with status 127', async () => {

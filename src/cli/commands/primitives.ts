@@ -40,6 +40,55 @@ function exitStatus(code: number | null, signal: NodeJS.Signals | null): number 
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/**
+ * Acquires the lock, runs the command holding it and resolves with the exit status to use. Stops
+ * the command if the lock is lost while it runs: it would no longer be protected.
+ */
+async function runLocked(
+  name: string,
+  argv: string[],
+  flags: LockFlags,
+  signal: AbortSignal,
+  stderr: (line: string) => void,
+  onStart: (child: ReturnType<typeof spawn>) => void,
+): Promise<number> {
+  const client = await connectFor(flags);
+  try {
+    let held;
+    try {
+      held = await client.lock(name).acquire({ ...waitOptions(flags), signal });
+    } catch (err) {
+      if (err instanceof SyncmgrError && err.code === 'TIMEOUT') {
+        stderr(`syncmgr: lock ${JSON.stringify(name)} not acquired within ${flags.timeout} s [TIMEOUT]`);
+        return flags.conflictExitCode;
+      }
+      throw err;
+    }
+    // The command learns the fence, so it can hand it to resources that refuse stale holders.
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: 'inherit',
+      env: { ...process.env, SYNCMGR_LOCK_NAME: name, SYNCMGR_LOCK_FENCE: String(held.fence) },
+    });
+    onStart(child);
+    held.signal.addEventListener('abort', () => {
+      stderr(`syncmgr: lock ${JSON.stringify(name)} was lost while the command ran; stopping it`);
+      child.kill('SIGTERM');
+    });
+    const status = await new Promise<number>((resolve) => {
+      child.on('error', (err) => {
+        stderr(`syncmgr: cannot run ${argv[0]}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+        resolve(127);
+      });
+      child.on('exit', (code, exitSignal) => resolve(exitStatus(code, exitSignal)));
+    });
+    if (held.lost) return status === 0 ? 1 : status;
+    await held.release();
+    return status;
+  } finally {
+    await client.close();
+  }
+}
+
 export function registerPrimitiveCommands(program: Command, stdout: (line: string) => void, stderr: (line: string) => void): void {
   const noCallTimeout = { callTimeout: false };
   addConnectionFlags(
@@ -51,44 +100,30 @@ export function registerPrimitiveCommands(program: Command, stdout: (line: strin
     .option('--timeout <seconds>', 'give up if the lock is not acquired within this many seconds', parseSeconds)
     .option('--conflict-exit-code <n>', 'exit status when the lock is not acquired in time', parseExitCode, 1)
     .action(async (name: string, argv: string[], flags: LockFlags): Promise<void> => {
-      const client = await connectFor(flags);
-      let held;
-      try {
-        held = await client.lock(name).acquire(waitOptions(flags));
-      } catch (err) {
-        await client.close();
-        if (err instanceof SyncmgrError && err.code === 'TIMEOUT') {
-          stderr(`syncmgr: lock ${JSON.stringify(name)} not acquired within ${flags.timeout} s [TIMEOUT]`);
-          process.exitCode = flags.conflictExitCode;
-          return;
+      // Signals are ours to handle from the start: before the command runs, one stops the wait
+      // (and gives back a lock that was just granted); after, it is forwarded to the command.
+      let child: ReturnType<typeof spawn> | undefined;
+      let caught: NodeJS.Signals | undefined;
+      const stopWaiting = new AbortController();
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (child !== undefined) {
+          child.kill(signal);
+        } else {
+          caught ??= signal;
+          stopWaiting.abort();
         }
-        throw err;
-      }
-      // The command learns the fence, so it can hand it to resources that refuse stale holders.
-      const child = spawn(argv[0]!, argv.slice(1), {
-        stdio: 'inherit',
-        env: { ...process.env, SYNCMGR_LOCK_NAME: name, SYNCMGR_LOCK_FENCE: String(held.fence) },
-      });
-      const forward = (signal: NodeJS.Signals): void => {
-        child.kill(signal);
       };
-      for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-      held.signal.addEventListener('abort', () => {
-        stderr(`syncmgr: lock ${JSON.stringify(name)} was lost while the command ran; stopping it`);
-        child.kill('SIGTERM');
-      });
-      const status = await new Promise<number>((resolve) => {
-        child.on('error', (err) => {
-          stderr(`syncmgr: cannot run ${argv[0]}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
-          resolve(127);
+      for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+      try {
+        process.exitCode = await runLocked(name, argv, flags, stopWaiting.signal, stderr, (started) => {
+          child = started;
         });
-        child.on('exit', (code, signal) => resolve(exitStatus(code, signal)));
-      });
-      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-      const lost = held.lost;
-      if (!lost) await held.release();
-      await client.close();
-      process.exitCode = lost && status === 0 ? 1 : status;
+      } catch (err) {
+        if (caught === undefined) throw err;
+      } finally {
+        for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
+      }
+      if (caught !== undefined && child === undefined) process.exitCode = exitStatus(null, caught);
     });
 
   const queue = program.command('queue').description('put to or get from a shared queue');

@@ -82,7 +82,8 @@ export const dictType: ObjectType<DictState> = {
       checkArity(args, 1, 2, signature);
       const key = keyArg(args, signature);
       const by = args.length > 1 ? numberArg(args, 1, 'by', signature) : 1;
-      const current = dict.get(key) ?? 0;
+      // Only a missing key counts as 0: a stored null is a value, and not a number (WRONG_TYPE).
+      const current = dict.has(key) ? dict.get(key) : 0;
       if (typeof current !== 'number') {
         throw new OperationError('WRONG_TYPE', `incr: the value at key ${JSON.stringify(key)} is a ${describeJsonType(current)}, not a number`, { key });
       }

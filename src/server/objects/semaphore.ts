@@ -60,7 +60,10 @@ function pumpSemaphore(sem: SemaphoreState): void {
 }
 
 function checkBound(sem: SemaphoreState): void {
-  if (sem.bounded && sem.value >= sem.initial) {
+  // Permits out with a holder count as well: each comes back (by its token, or when its session
+  // ends) and that return cannot be refused, so an anonymous release now would later take the
+  // value above `initial`.
+  if (sem.bounded && sem.value + sem.permits.size >= sem.initial) {
     throw new OperationError('OUT_OF_RANGE', `boundedSemaphore ${JSON.stringify(sem.name)} released too many times`);
   }
 }

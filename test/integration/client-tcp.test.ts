@@ -1,0 +1,4 @@
+/** The shared client suite over TCP. */
+import { clientSuite } from './client-suite.js';
+
+clientSuite('tcp');

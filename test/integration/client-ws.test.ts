@@ -1,0 +1,4 @@
+/** The shared client suite over WebSocket. */
+import { clientSuite } from './client-suite.js';
+
+clientSuite('ws');
