@@ -10,7 +10,7 @@ import {
   SyncmgrError,
   TimeoutError,
 } from '../errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, HANDSHAKE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { HANDSHAKE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { clientHandshake } from '../protocol/handshake.js';
 import { encodeRequest, type EventMessage, MessageError, parseServerMessage, type RequestId } from '../protocol/message.js';
 import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
@@ -41,7 +41,10 @@ export interface ConnectOptions extends EndpointOptions {
   timeout?: number;
   /** Aborts connecting. */
   signal?: AbortSignal;
-  /** Largest frame accepted from the server, in bytes (default 16 MiB). */
+  /**
+   * Largest frame accepted from the server, in bytes (default 1 GiB: answers such as `items()` of
+   * a large dict can be far bigger than the requests the server accepts).
+   */
   maxFrameBytes?: number;
   /** Send heartbeats so the server keeps the session (default true). */
   heartbeats?: boolean;
@@ -98,6 +101,7 @@ interface Pending {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
+const CLIENT_MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 
 /**
  * A connection to a syncmgr server. Emits `event` (server-initiated messages, e.g. `shutdown`),
@@ -380,7 +384,7 @@ export class Client extends EventEmitter {
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const { endpoint, authkey } = resolveEndpoint(options);
   const timeoutS = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S;
-  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const maxFrameBytes = options.maxFrameBytes ?? CLIENT_MAX_FRAME_BYTES;
   const timeoutSignal = AbortSignal.timeout(timeoutS * 1000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeoutSignal]) : timeoutSignal;
   const where = formatEndpoint(endpoint);

@@ -21,7 +21,7 @@ export interface Request {
   type?: string;
   /** Target object name; present exactly when `type` is. */
   name?: string;
-  /** Positional arguments. Their count matters: `get(k)` and `get(k, null)` differ. */
+  /** Positional arguments. Their count matters: `pop(k)` fails on a missing key, `pop(k, null)` does not. */
   args: unknown[];
   /** Creation parameters used when the object does not exist yet (e.g. `{"parties": 4}`). */
   init?: unknown;

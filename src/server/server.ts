@@ -144,15 +144,12 @@ export class SyncServer implements SessionHost {
     // Listeners stop accepting at once; an http server's close() only resolves when its upgraded
     // WebSocket connections are gone, so it is awaited after the connections are closed.
     const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
-    for (const session of this.sessions) {
-      // Blocked requests get a SHUTTING_DOWN answer while the connection can still carry it.
-      session.end('session-closed');
-      session.sendEvent('shutdown', { instance: this.instanceId });
-    }
-    // Those answers are sent from promise callbacks (microtasks): ending the channels in this same
-    // turn would drop them (a socket cannot be written after end()), and the clients would see
-    // only CONNECTION_CLOSED. One macrotask lets every one of them reach its channel first.
+    // Blocked requests get a SHUTTING_DOWN answer while the connection can still carry it. Those
+    // answers are sent from promise callbacks (microtasks): one macrotask lets every one of them
+    // reach its channel before the `shutdown` event, which is the last message a client gets.
+    for (const session of this.sessions) session.end('session-closed');
     await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const session of this.sessions) session.sendEvent('shutdown', { instance: this.instanceId });
     const drained = [...this.channels].map((channel) => new Promise<void>((resolve) => {
       channel.onClose(() => resolve());
       channel.end();

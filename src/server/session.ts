@@ -61,7 +61,10 @@ export class Session implements SessionHandle {
   }
 
   get isOpen(): boolean {
-    return !this.ended;
+    // Closed as well once the server is closing: server.close() ends the sessions one by one, and
+    // the lock (permit, item) of one session ended first must not be granted to a waiter of a
+    // session not ended yet, which is to be answered SHUTTING_DOWN, not handed a grant at once lost.
+    return !this.ended && !this.host.isClosing;
   }
 
   /** Sends a server-initiated event (docs/PROTOCOL.md §5). */
@@ -98,7 +101,8 @@ export class Session implements SessionHandle {
     this.holdings.clear();
     if (reason === 'session-timeout') {
       this.host.log(`session ${this.sessionId} (${this.channel.remoteAddress}) silent for over ${this.host.sessionTimeoutMs} ms: ending it`);
-      this.channel.end();
+      // The dropped waits are answered from promise callbacks: let them reach the channel first.
+      setImmediate(() => this.channel.end());
     }
   }
 
@@ -217,7 +221,12 @@ export class Session implements SessionHandle {
    * error names the failed operation. Wake-ups of other clients wait for the commit.
    */
   private atomic(request: Request): unknown[] {
-    const batch = parseBatch(request.args[0], request.id);
+    let batch: Request[];
+    try {
+      batch = parseBatch(request.args[0], request.id);
+    } catch (err) {
+      throw new OperationError((err as MessageError).code, (err as MessageError).message);
+    }
     const context = new RequestContext(this, request.id, true);
     const results: unknown[] = [];
     for (let index = 0; index < batch.length; index++) {

@@ -61,7 +61,9 @@ export class SocketChannel extends BaseChannel implements Channel {
   }
 
   send(payload: Buffer | string): void {
-    if (this.socket.destroyed) return;
+    // After end() nothing more may be written (a write after end destroys the socket and could
+    // drop what is still queued).
+    if (this.socket.destroyed || this.socket.writableEnded) return;
     // Cork until the end of this tick: answers to a pipelined batch leave in one writev.
     if (!this.corked) {
       this.corked = true;

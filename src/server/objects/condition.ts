@@ -1,7 +1,7 @@
 /**
- * Condition, as `threading.Condition`, over a server-side lock: its own, or the named `lock` (or
- * `rlock`) given at creation (`init: {"lock": "name"}`), so a Lock handle and the condition
- * guard the same critical section. Ownership is the lock grant's token.
+ * Condition, as `threading.Condition`, over a server-side lock: its own, or the named `lock` given
+ * at creation (`init: {"lock": "name"}`), so a Lock handle and the condition guard the same
+ * critical section. Ownership is the lock grant's token.
  */
 import { OperationError } from '../../errors.js';
 import { checkArity, stringArg } from '../args.js';
@@ -30,9 +30,21 @@ function tokenOf(args: unknown[], signature: string): string {
 
 /** Wait: release the lock, block until notified or timed out, then re-acquire it (as Python). */
 async function waitAndReacquire(cond: ConditionState, token: string, depth: number, timeout: number | null, context: OpContext) {
-  const notified = await context.wait(cond.waiters, { timeout, onTimeout: () => false });
+  let notified = false;
+  let cancelled: OperationError | undefined;
+  try {
+    notified = await context.wait(cond.waiters, { timeout, onTimeout: () => false });
+  } catch (err) {
+    // Cancelled by the client (AbortSignal): hold the lock again before answering ABORTED, as
+    // after a timeout and as Python's wait does however it ends, so the handle still owns the
+    // lock it believes it owns (withLock's release must not fail with NOT_OWNER). A dropped wait
+    // (SHUTTING_DOWN) is not re-acquired: that session holds nothing any more.
+    if (!(err instanceof OperationError && err.code === 'ABORTED')) throw err;
+    cancelled = err;
+  }
   const grant = await acquireLock(cond.lock, null, context, token);
   if (depth > 1 && cond.lock.holder !== null) cond.lock.holder.depth = depth;
+  if (cancelled !== undefined) throw cancelled;
   return { notified, fence: grant.fence, depth } as const;
 }
 
