@@ -1,0 +1,84 @@
+/**
+ * The measuring loop shared by the bench process and its worker processes: keep `lanes` increments
+ * in flight on one client for a fixed time, timing each one. Also the messages between the bench
+ * and bench/worker.ts.
+ */
+import type { BenchClient } from './subjects.js';
+import { wallClockMs } from './stats.js';
+
+export interface IncrLoopOptions {
+  key: string;
+  /** Requests kept in flight at once on this client: 1 is strictly sequential. */
+  lanes: number;
+  durationMs: number;
+  /** Record each request's latency (send to answer). */
+  recordLatency: boolean;
+  /**
+   * `key` is fresh and nobody else touches it: with one lane the answers must then be exactly
+   * 1, 2, 3..., which catches lost or doubled increments (and a reused key) as they happen.
+   */
+  exclusiveKey: boolean;
+}
+
+export interface IncrLoopResult {
+  /** Increments answered successfully. */
+  ops: number;
+  /** Wall-clock window of the run (ms since the epoch), comparable across processes. */
+  startMs: number;
+  endMs: number;
+  /** Latencies in nanoseconds, one per answered request (empty unless recordLatency). */
+  latenciesNs: number[];
+}
+
+/**
+ * Runs increments until `durationMs` has passed, then waits for those still in flight.
+ * Rejects on the first failed request, or when an exclusive key's answers skip or repeat.
+ */
+export async function incrLoop(client: BenchClient, options: IncrLoopOptions): Promise<IncrLoopResult> {
+  const { key, lanes, recordLatency } = options;
+  const checkSequence = options.exclusiveKey && lanes === 1;
+  const latenciesNs: number[] = [];
+  let ops = 0;
+  let last = 0;
+  const startMs = wallClockMs();
+  const deadline = process.hrtime.bigint() + BigInt(Math.round(options.durationMs * 1e6));
+
+  async function lane(): Promise<void> {
+    let now = process.hrtime.bigint();
+    while (now < deadline) {
+      const sent = now;
+      const value = await client.incr(key);
+      now = process.hrtime.bigint();
+      if (recordLatency) latenciesNs.push(Number(now - sent));
+      if (checkSequence) {
+        if (value !== last + 1) {
+          throw new Error(
+            `incr on ${JSON.stringify(key)} answered ${value} where ${last + 1} was due: an increment was lost or applied twice, or the key was not fresh`,
+          );
+        }
+        last = value;
+      }
+      ops++;
+      // Each lane sends its next request as soon as the previous answer is in, so exactly `lanes`
+      // requests are outstanding at any time (until the deadline).
+    }
+  }
+
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return { ops, startMs, endMs: wallClockMs(), latenciesNs };
+}
+
+/** Environment variable that hands a worker process its {@link Target} (JSON; it holds the key). */
+export const TARGET_VARIABLE = 'SYNCMGR_BENCH_TARGET';
+
+/** Parent → worker: start warming up, then measure. */
+export interface RunMessage {
+  type: 'run';
+  key: string;
+  lanes: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+/** Worker → parent. */
+export type WorkerMessage = { type: 'ready' } | ({ type: 'result' } & IncrLoopResult);

@@ -1,0 +1,205 @@
+/**
+ * What the bench measures: a "subject" is a server (started here, in its own process) plus a small
+ * client adapter that workloads drive. Today there is one, syncmgr itself. A comparison peer
+ * (Redis through ioredis, CPython's SyncManager...) is one more entry in {@link SUBJECTS}: a way to
+ * start it and a {@link BenchClient} for it. Workloads never see which subject they run against.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { connect, connectionString, parseConnectionString, VERSION } from 'syncmgr';
+
+export type Transport = 'tcp' | 'unix' | 'ws';
+export const TRANSPORTS: readonly Transport[] = ['tcp', 'unix', 'ws'];
+
+/**
+ * Where one subject listens on one transport. Plain data, so it can be handed to worker processes
+ * (in their environment: `url` carries the key).
+ */
+export interface Target {
+  subject: string;
+  transport: Transport;
+  url: string;
+}
+
+/** The operations workloads use. Later workloads (locks...) add optional methods here. */
+export interface BenchClient {
+  /** Adds one to the counter `key` (missing counts as 0) and resolves with the new value. */
+  incr(key: string): Promise<number>;
+  /** The counter's value, or null when it does not exist. */
+  get(key: string): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Where the server process writes a V8 CPU profile on exit (node --cpu-prof), if set. */
+  cpuProfileDir?: string;
+}
+
+/** A started subject. */
+export interface RunningSubject {
+  readonly name: string;
+  /** One line for the report: version and how the server runs. */
+  readonly description: string;
+  readonly targets: Partial<Record<Transport, Target>>;
+  stop(): Promise<void>;
+}
+
+export interface Subject {
+  readonly name: string;
+  start(options: StartOptions): Promise<RunningSubject>;
+  /** Opens a client on `target`; used by the bench process and by worker processes alike. */
+  open(target: Target): Promise<BenchClient>;
+}
+
+/** Repository root, from dist/bench/subjects.js. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SYNCMGR_CLI = join(ROOT, 'bin', 'syncmgr.js');
+/** The dict every syncmgr workload counts in. */
+const BENCH_DICT = 'bench';
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * syncmgr, run as `node bin/syncmgr.js serve` in a child process: the server gets its own event
+ * loop (and core), as in production, instead of sharing one with the bench's clients. It listens
+ * on TCP, a Unix socket and WebSocket at once, all on free ports / a private temp directory.
+ */
+const syncmgrSubject: Subject = {
+  name: 'syncmgr',
+
+  async start(options) {
+    if (!existsSync(SYNCMGR_CLI) || !existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+      throw new Error(`cannot start the server: ${SYNCMGR_CLI} or its build (dist/src/cli) is missing; run \`npm run build\``);
+    }
+    const authkey = randomBytes(32).toString('hex');
+    const dir = mkdtempSync(join(tmpdir(), 'syncmgr-bench-'));
+    const nodeArgs = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, SYNCMGR_CLI, 'serve', '--port', '0', '--socket', join(dir, 'bench.sock'), '--ws-port', '0', '--quiet'],
+      // The key travels in the environment, never on the command line (which `ps` shows to all).
+      { env: { ...process.env, SYNCMGR_AUTHKEY: authkey }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stopping = false;
+    forwardStderr(child, () => stopping);
+    // Never leave a server behind, even if the bench dies on an uncaught error.
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    const cleanup = (): void => {
+      process.off('exit', killOnExit);
+      rmSync(dir, { recursive: true, force: true });
+    };
+
+    let targets: Partial<Record<Transport, Target>>;
+    try {
+      targets = await readListeningLines(child, 3);
+    } catch (err) {
+      child.kill('SIGKILL');
+      cleanup();
+      throw err;
+    }
+    for (const target of Object.values(targets)) target.url = connectionString(parseConnectionString(target.url).endpoint, authkey);
+
+    return {
+      name: 'syncmgr',
+      description: `syncmgr ${VERSION}: \`node bin/syncmgr.js serve\` in a child process (pid ${child.pid})`,
+      targets,
+      async stop() {
+        stopping = true;
+        // SIGTERM lets it close gracefully (and write its CPU profile, if one was asked for).
+        await stopChild(child, STOP_TIMEOUT_MS);
+        cleanup();
+      },
+    };
+  },
+
+  async open(target) {
+    const client = await connect({ url: target.url });
+    const dict = client.dict<number>(BENCH_DICT);
+    return {
+      incr: (key) => dict.incr(key),
+      get: (key) => dict.get(key),
+      close: () => client.close(),
+    };
+  },
+};
+
+/** Every subject the bench knows, by name. */
+export const SUBJECTS: Readonly<Record<string, Subject>> = {
+  syncmgr: syncmgrSubject,
+};
+
+export function subjectOf(target: Target): Subject {
+  const subject = SUBJECTS[target.subject];
+  if (subject === undefined) throw new Error(`unknown bench subject ${JSON.stringify(target.subject)}`);
+  return subject;
+}
+
+/** Opens a client for whichever subject `target` belongs to. */
+export function openClient(target: Target): Promise<BenchClient> {
+  return subjectOf(target).open(target);
+}
+
+/**
+ * Waits for `count` "listening on URL" lines from `syncmgr serve` and returns them by transport
+ * (without key yet). Rejects if the server exits or stays silent too long.
+ */
+function readListeningLines(child: ChildProcess, count: number): Promise<Partial<Record<Transport, Target>>> {
+  return new Promise((resolve, reject) => {
+    const targets: Partial<Record<Transport, Target>> = {};
+    let found = 0;
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => fail(new Error(`the server printed no address within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const onExit = (code: number | null, signal: string | null): void =>
+      fail(new Error(`the server exited before listening (${signal ?? `exit status ${code}`})`));
+    function fail(err: Error): void {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      lines.close();
+      reject(err);
+    }
+    child.once('exit', onExit);
+    lines.on('line', (line) => {
+      const match = /listening on (\S+)$/.exec(line);
+      if (match === null) return;
+      const { endpoint } = parseConnectionString(match[1]!);
+      targets[endpoint.transport] = { subject: 'syncmgr', transport: endpoint.transport, url: match[1]! };
+      if (++found < count) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      // Keep draining stdout so the server never blocks on a full pipe.
+      lines.removeAllListeners('line');
+      lines.on('line', () => {});
+      resolve(targets);
+    });
+  });
+}
+
+/**
+ * Passes the server's stderr on, marked as the server's, except its expected line on SIGTERM: with
+ * --quiet anything else there (a crash, a warning) is worth seeing.
+ */
+function forwardStderr(child: ChildProcess, stopping: () => boolean): void {
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (stopping() && /SIGTERM: shutting down$/.test(line)) return;
+    process.stderr.write(`[server] ${line}\n`);
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

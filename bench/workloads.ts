@@ -1,0 +1,176 @@
+/**
+ * The workload registry. A workload drives one subject over one transport for a fixed time and
+ * reports what it did plus a count to check; run.ts handles warm-up settings, repetitions, the
+ * check and the table. To add one (lock hand-offs, queues...), write a {@link Workload} and append
+ * it to {@link WORKLOADS}.
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { incrLoop, type RunMessage, TARGET_VARIABLE, type WorkerMessage } from './drive.js';
+import type { BenchClient, Target, Transport } from './subjects.js';
+
+export interface WorkloadSettings {
+  /** Time spent on the same connection(s) before measuring, so JIT and buffers are warm. */
+  warmupMs: number;
+  /** Measured time. */
+  durationMs: number;
+}
+
+export interface WorkloadContext {
+  readonly target: Target;
+  readonly settings: WorkloadSettings;
+  /** A key no other run touches: counters on it start from zero. */
+  readonly key: string;
+  /** Opens a client on the target (the workload closes it). */
+  open(): Promise<BenchClient>;
+}
+
+/** The count a run must find on the server: anything else means increments were lost or doubled. */
+export interface CountCheck {
+  /** What the clients counted as acknowledged. */
+  expected: number;
+  /** What the server holds afterwards. */
+  actual: number | null;
+}
+
+export interface Measurement {
+  /** Operations completed in the measured window. */
+  ops: number;
+  /** Length of the measured window. */
+  seconds: number;
+  /** Per-operation latencies in ns, if the workload measures them. */
+  latenciesNs?: ArrayLike<number>;
+  check: CountCheck;
+}
+
+export interface Workload {
+  /** Short, stable name: the table's first column and the `--only` filter. */
+  readonly name: string;
+  /** One line saying what is measured. */
+  readonly summary: string;
+  /** The transports it runs over by default (each is a row of its own). */
+  readonly transports: readonly Transport[];
+  run(context: WorkloadContext): Promise<Measurement>;
+}
+
+/**
+ * `lanes` increments kept in flight on one connection, on a key only this client uses. With one
+ * lane it is the round-trip latency of a single client; with many, the throughput of pipelining.
+ */
+function oneClient(name: string, summary: string, lanes: number, transports: readonly Transport[]): Workload {
+  return {
+    name,
+    summary,
+    transports,
+    async run({ open, key, settings }) {
+      const client = await open();
+      try {
+        await incrLoop(client, { key: `${key}:warmup`, lanes, durationMs: settings.warmupMs, recordLatency: false, exclusiveKey: true });
+        const result = await incrLoop(client, { key, lanes, durationMs: settings.durationMs, recordLatency: true, exclusiveKey: true });
+        return {
+          ops: result.ops,
+          seconds: (result.endMs - result.startMs) / 1000,
+          latenciesNs: result.latenciesNs,
+          check: { expected: result.ops, actual: await client.get(key) },
+        };
+      } finally {
+        await client.close();
+      }
+    },
+  };
+}
+
+/**
+ * `processes` worker processes (bench/worker.ts), each with its own connection, incrementing the
+ * same key one request at a time: how the server serialises contended writes. Throughput is all
+ * increments over the span from the first worker's start to the last one's end.
+ */
+function contended(name: string, summary: string, processes: number, transports: readonly Transport[]): Workload {
+  return {
+    name,
+    summary,
+    transports,
+    async run({ open, key, settings, target }) {
+      const workers = Array.from({ length: processes }, () => startWorker(target));
+      try {
+        await Promise.all(workers.map((worker) => worker.ready));
+        const run: RunMessage = { type: 'run', key, lanes: 1, warmupMs: settings.warmupMs, durationMs: settings.durationMs };
+        for (const worker of workers) worker.child.send(run);
+        const results = await Promise.all(workers.map((worker) => worker.result));
+        const ops = results.reduce((sum, result) => sum + result.ops, 0);
+        const startMs = Math.min(...results.map((result) => result.startMs));
+        const endMs = Math.max(...results.map((result) => result.endMs));
+        const client = await open();
+        let actual: number | null;
+        try {
+          actual = await client.get(key);
+        } finally {
+          await client.close();
+        }
+        return {
+          ops,
+          seconds: (endMs - startMs) / 1000,
+          latenciesNs: results.flatMap((result) => result.latenciesNs),
+          check: { expected: ops, actual },
+        };
+      } finally {
+        for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill();
+      }
+    },
+  };
+}
+
+interface WorkerHandle {
+  child: ReturnType<typeof fork>;
+  ready: Promise<void>;
+  result: Promise<Extract<WorkerMessage, { type: 'result' }>>;
+}
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+function startWorker(target: Target): WorkerHandle {
+  const child = fork(WORKER_SCRIPT, [], {
+    // The target holds the key: environment, not argv.
+    env: { ...process.env, [TARGET_VARIABLE]: JSON.stringify(target) },
+    // 'advanced' (structured clone) carries the latency arrays faster than JSON would.
+    serialization: 'advanced',
+  });
+  const died = new Promise<never>((_, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => reject(new Error(`bench worker ${child.pid} exited early (${signal ?? `exit status ${code}`})`)));
+  });
+  died.catch(() => {}); // only observed through `ready` and `result`
+  const message = (type: WorkerMessage['type']) =>
+    Promise.race([
+      new Promise<WorkerMessage>((resolve) => {
+        const onMessage = (received: WorkerMessage): void => {
+          if (received.type !== type) return;
+          child.off('message', onMessage);
+          resolve(received);
+        };
+        child.on('message', onMessage);
+      }),
+      died,
+    ]);
+  // Both listeners are attached now, so neither message can slip by unobserved.
+  const ready = message('ready').then(() => undefined);
+  const result = message('result') as Promise<Extract<WorkerMessage, { type: 'result' }>>;
+  result.catch(() => {}); // a failure is reported through `ready` or awaited later
+  return { child, ready, result };
+}
+
+/** Every workload, in the order they run. */
+export const WORKLOADS: readonly Workload[] = [
+  oneClient('incr-seq', 'one client, one incr at a time: round-trip latency', 1, ['tcp', 'unix', 'ws']),
+  oneClient('incr-pipelined-64', 'one client, 64 incr in flight on one connection: pipelined throughput', 64, ['tcp']),
+  contended('incr-contended-4proc', '4 processes, one connection each, incr on the same key', 4, ['tcp']),
+];
+
+/** The workloads named in `names` (all when empty), in registry order. @throws on an unknown name. */
+export function selectWorkloads(names: readonly string[]): Workload[] {
+  const unknown = names.filter((name) => !WORKLOADS.some((workload) => workload.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown workload ${unknown.join(', ')}; known: ${WORKLOADS.map((workload) => workload.name).join(', ')}`);
+  }
+  return names.length === 0 ? [...WORKLOADS] : WORKLOADS.filter((workload) => names.includes(workload.name));
+}
