@@ -254,7 +254,7 @@ export class Client extends EventEmitter {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     const id = this.nextId++;
-    const text = encodeRequest({ id, ...message });
+    const text = encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
     return new Promise((resolve, reject) => {
       const entry: Pending = { resolve, reject, timer: undefined, signal, onAbort: undefined };
       // A blocking request carries its timeout to the server, which answers TIMEOUT itself.

@@ -37,6 +37,29 @@ export function encodeFrame(payload: Buffer | string): Buffer {
   return frame;
 }
 
+/** Encodes several frames into one buffer, back to back. */
+export function encodeFrames(payloads: ReadonlyArray<Buffer | string>): Buffer {
+  let total = 0;
+  const lengths = new Array<number>(payloads.length);
+  for (let i = 0; i < payloads.length; i++) {
+    const payload = payloads[i]!;
+    const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    lengths[i] = length;
+    total += (length > MAX_SHORT_LENGTH ? 12 : 4) + length;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (let i = 0; i < payloads.length; i++) {
+    const payload = payloads[i]!;
+    const length = lengths[i]!;
+    offset += writeHeader(out, length, offset);
+    if (typeof payload === 'string') out.write(payload, offset, 'utf8');
+    else payload.copy(out, offset);
+    offset += length;
+  }
+  return out;
+}
+
 /** Encodes only the header for a payload of `length` bytes (4 bytes, or 12 in the extended form). */
 export function encodeHeader(length: number): Buffer {
   const header = Buffer.allocUnsafe(length > MAX_SHORT_LENGTH ? 12 : 4);
@@ -44,13 +67,15 @@ export function encodeHeader(length: number): Buffer {
   return header;
 }
 
-function writeHeader(target: Buffer, length: number): void {
+/** Writes the header for `length` at `offset`; returns the header's size (4 or 12). */
+function writeHeader(target: Buffer, length: number, offset = 0): number {
   if (length > MAX_SHORT_LENGTH) {
-    target.writeInt32BE(EXTENDED_MARKER, 0);
-    target.writeBigUInt64BE(BigInt(length), 4);
-  } else {
-    target.writeInt32BE(length, 0);
+    target.writeInt32BE(EXTENDED_MARKER, offset);
+    target.writeBigUInt64BE(BigInt(length), offset + 4);
+    return 12;
   }
+  target.writeInt32BE(length, offset);
+  return 4;
 }
 
 /**

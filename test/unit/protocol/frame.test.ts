@@ -3,7 +3,7 @@
  * split at every byte boundary, since TCP may cut a stream anywhere.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeSingleFrame, encodeFrame, encodeHeader, FrameDecoder, FrameError } from '../../../src/protocol/frame.js';
+import { decodeSingleFrame, encodeFrame, encodeFrames, encodeHeader, FrameDecoder, FrameError } from '../../../src/protocol/frame.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -227,6 +227,22 @@ describe('encodeFrame', () => {
     const stream = Buffer.concat(payloads.map((payload) => encodeFrame(payload)));
     const want = payloads.map((payload) => Buffer.from(payload).toString('hex'));
     for (const [, chunks] of splits(stream)) expect(decodeAll(chunks)).toEqual({ frames: want });
+  });
+});
+
+describe('encodeFrames', () => {
+  it('writes frames back to back, strings as UTF-8, exactly as encodeFrame one by one', () => {
+    const payloads = ['{"id":1,"result":2}', Buffer.from('0102ff', 'hex'), '', 'é€😀', Buffer.alloc(0)];
+    const joined = encodeFrames(payloads);
+    expect(joined.toString('hex')).toBe(Buffer.concat(payloads.map((p) => encodeFrame(p))).toString('hex'));
+    expect(joined.subarray(0, 4).toString('hex')).toBe('00000013');
+  });
+
+  it('decodes back into the same payloads', () => {
+    const payloads = ['a', 'bb', 'ccc'];
+    const seen: string[] = [];
+    new FrameDecoder(1024, (p) => seen.push(p.toString())).push(encodeFrames(payloads));
+    expect(seen).toEqual(payloads);
   });
 });
 
