@@ -36,7 +36,10 @@ export type LocalErrorCode =
   | 'TOO_MANY_CONNECTIONS'
   | 'TIMEOUT'
   | 'ABORTED'
-  | 'CONFIG_ERROR';
+  | 'CONFIG_ERROR'
+  | 'DATA_DIR_LOCKED'
+  | 'DATA_CORRUPT'
+  | 'PERSISTENCE_FAILED';
 
 export type ErrorCode = RemoteErrorCode | LocalErrorCode;
 
@@ -103,6 +106,17 @@ export class AbortError extends SyncmgrError {
 export class ConfigurationError extends SyncmgrError {
   constructor(message: string, options?: ErrorOptions) {
     super('CONFIG_ERROR', message, options);
+  }
+}
+
+/**
+ * A data directory (`serve --data-dir`, docs/PERSISTENCE.md) cannot be used: another server holds
+ * it (`DATA_DIR_LOCKED`), its files are damaged (`DATA_CORRUPT`, the message names file and
+ * offset), or writing to it failed (`PERSISTENCE_FAILED`).
+ */
+export class PersistenceError extends SyncmgrError {
+  constructor(code: 'DATA_DIR_LOCKED' | 'DATA_CORRUPT' | 'PERSISTENCE_FAILED', message: string, options?: ErrorOptions) {
+    super(code, message, options);
   }
 }
 

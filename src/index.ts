@@ -17,6 +17,9 @@ export { QueueProxy } from './client/proxies/queue.js';
 export type { QueueOptions, QueueState } from './client/proxies/queue.js';
 export { createServer, SyncServer } from './server/server.js';
 export type { ServerOptions } from './server/server.js';
+export type { FsyncPolicy } from './persistence/log-writer.js';
+export type { Dump } from './persistence/dump.js';
+export type { ObjectImage } from './persistence/state.js';
 export { connectionString, formatEndpoint, parseConnectionString } from './transport/address.js';
 export type { Endpoint } from './transport/address.js';
 export {
@@ -28,6 +31,7 @@ export {
   AbortError,
   ConfigurationError,
   RemoteError,
+  PersistenceError,
 } from './errors.js';
 export type { ErrorCode, RemoteErrorCode, LocalErrorCode } from './errors.js';
 export { PROTOCOL_VERSION, DEFAULT_PORT, DEFAULT_MAX_FRAME_BYTES } from './protocol/constants.js';

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { SyncmgrError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerDictCommands } from './commands/dict.js';
+import { registerPersistenceCommands } from './commands/persistence.js';
 import { registerPrimitiveCommands } from './commands/primitives.js';
 import { registerServe } from './commands/serve.js';
 
@@ -32,6 +33,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerServe(program, io.stdout, io.stderr);
   registerDictCommands(program, io.stdout);
   registerPrimitiveCommands(program, io.stdout, io.stderr);
+  registerPersistenceCommands(program, io.stdout);
   try {
     process.exitCode = undefined;
     await program.parseAsync(argv);

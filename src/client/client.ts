@@ -15,6 +15,7 @@ import { clientHandshake } from '../protocol/handshake.js';
 import { encodeRequest, type EventMessage, MessageError, parseServerMessage, type RequestId } from '../protocol/message.js';
 import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
+import type { Dump } from '../persistence/dump.js';
 import { VERSION } from '../version.js';
 import { type EndpointOptions, resolveEndpoint } from './options.js';
 import { BarrierProxy } from './proxies/barrier.js';
@@ -199,6 +200,23 @@ export class Client extends EventEmitter {
   /** Round trip to the server. */
   async ping(options?: CallOptions): Promise<void> {
     await this.request({ op: 'ping', args: [] }, options);
+  }
+
+  /**
+   * Every object on the server at one instant, as a dump (JSON; docs/PERSISTENCE.md). Lock
+   * holders and waiters are not part of it.
+   */
+  snapshot(options?: CallOptions): Promise<Dump> {
+    return this.request({ op: 'snapshot', args: [] }, options) as Promise<Dump>;
+  }
+
+  /**
+   * Creates the objects of a dump, with their contents, all or none. None of them may exist yet
+   * (INVALID_ARGUMENT names those that do). Resolves with the number of objects restored.
+   */
+  async restore(dump: Dump, options?: CallOptions): Promise<number> {
+    const { restored } = (await this.request({ op: 'restore', args: [dump] }, options)) as { restored: number };
+    return restored;
   }
 
   /**

@@ -12,6 +12,7 @@ import { listType } from './objects/list.js';
 import { lockTypes } from './objects/lock.js';
 import { queueType } from './objects/queue.js';
 import { semaphoreTypes } from './objects/semaphore.js';
+import type { Journal } from './journal.js';
 import type { ObjectLookup, ObjectType } from './objects/types.js';
 
 /** The types a server serves unless told otherwise. */
@@ -38,6 +39,8 @@ export interface SharedObject {
 export class Registry implements ObjectLookup {
   private readonly types = new Map<string, ObjectType<any>>();
   private readonly objects = new Map<string, SharedObject>();
+  /** Set by a persisting server before any object exists: new objects keep it (server/journal.ts). */
+  journal: Journal | undefined;
 
   constructor(types: readonly ObjectType<any>[] = BUILTIN_TYPES) {
     for (const type of types) this.types.set(type.name, type);
@@ -66,6 +69,7 @@ export class Registry implements ObjectLookup {
     const type = this.typeOf(typeName);
     const created: SharedObject = { type, state: type.create(init, name, this) };
     this.objects.set(name, created);
+    this.journal?.add(['create', typeName, name, init ?? null]);
     onCreate?.();
     return created;
   }
@@ -88,6 +92,11 @@ export class Registry implements ObjectLookup {
   /** Number of named objects. */
   get size(): number {
     return this.objects.size;
+  }
+
+  /** Every object by name, in creation order (a condition after the lock it shares). */
+  entries(): IterableIterator<[string, SharedObject]> {
+    return this.objects.entries();
   }
 
   /** The type named `typeName`. @throws OperationError UNKNOWN_TYPE. */

@@ -7,7 +7,9 @@ import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as netConnect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, type PersistenceError } from '../errors.js';
+import { FSYNC_POLICIES, type FsyncPolicy } from '../persistence/log-writer.js';
+import { Store } from '../persistence/store.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HOST,
@@ -21,6 +23,7 @@ import { type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
 import { SocketChannel } from '../transport/socket.js';
 import { WebSocketChannel } from '../transport/websocket.js';
+import type { RequestJournal } from './journal.js';
 import { Registry } from './registry.js';
 import { Session, type SessionHost } from './session.js';
 
@@ -48,6 +51,17 @@ export interface ServerOptions {
   sessionTimeoutMs?: number;
   /** Receives one line per notable event (connections, auth failures). Default: silent. */
   log?: (line: string) => void;
+  /**
+   * Keep the objects in this directory across restarts (docs/PERSISTENCE.md); created if missing,
+   * refused if another server uses it or its files are damaged. Default: in memory only.
+   */
+  dataDir?: string;
+  /** When a change reaches the disk relative to its answer (default `everysec`); needs `dataDir`. */
+  fsync?: FsyncPolicy;
+  /** Fold the log into a snapshot once it exceeds this many bytes (default 64 MiB) and the last snapshot. */
+  compactAfterBytes?: number;
+  /** Called if writing to `dataDir` fails; the server has already stopped serving. */
+  onFatalError?: (err: PersistenceError) => void;
 }
 
 /** How long close() lets clients read their last answers before cutting connections. */
@@ -73,6 +87,9 @@ export class SyncServer implements SessionHost {
   private readonly sessions = new Set<Session>();
   private listeners: Listener[] = [];
   private closing = false;
+  private store: Store | undefined;
+  /** {@link SessionHost.journal}: the store when persisting, else undefined. */
+  journal: RequestJournal | undefined;
   private nextSessionId = 1;
 
   constructor(options: ServerOptions) {
@@ -83,6 +100,12 @@ export class SyncServer implements SessionHost {
     this.authkey = typeof options.authkey === 'string' ? Buffer.from(options.authkey, 'utf8') : options.authkey;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    if (options.dataDir === undefined && (options.fsync !== undefined || options.compactAfterBytes !== undefined)) {
+      throw new ConfigurationError('fsync and compaction settings need a data directory (--data-dir)');
+    }
+    if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
+      throw new ConfigurationError(`unknown fsync policy ${JSON.stringify(options.fsync)}; use ${FSYNC_POLICIES.join(', ')}`);
+    }
   }
 
   get isClosing(): boolean {
@@ -106,6 +129,17 @@ export class SyncServer implements SessionHost {
   /** Opens every configured listener. Resolves with their addresses. */
   async listen(): Promise<Endpoint[]> {
     const host = this.options.host ?? DEFAULT_HOST;
+    if (this.options.dataDir !== undefined && this.store === undefined) {
+      // Loaded before any listener opens: no client ever sees a half-loaded state.
+      this.store = await Store.open(this.registry, {
+        dir: this.options.dataDir,
+        fsync: this.options.fsync ?? 'everysec',
+        ...(this.options.compactAfterBytes !== undefined && { compactAfterBytes: this.options.compactAfterBytes }),
+        log: (line) => this.log(line),
+        onFatal: (err) => this.persistenceFailed(err),
+      });
+      this.journal = this.store;
+    }
     try {
       if (this.options.port !== false) {
         this.listeners.push(await this.listenTcp(host, this.options.port ?? DEFAULT_PORT));
@@ -126,9 +160,15 @@ export class SyncServer implements SessionHost {
   /** Ends sessions that have been silent past the timeout: their peer is gone or half-open. */
   private sweep(): void {
     this.now = Date.now();
-    for (const session of this.sessions) {
-      if (this.now - session.lastSeen > this.sessionTimeoutMs) session.end('session-timeout');
-    }
+    // Judged after the next I/O poll, not in this timers phase: if this process itself was stalled
+    // (event loop blocked, stopped, machine asleep), live clients' heartbeats are waiting unread
+    // in their sockets, and ending every session now would release the locks of live clients.
+    setImmediate(() => {
+      if (this.closing) return;
+      for (const session of this.sessions) {
+        if (this.now - session.lastSeen > this.sessionTimeoutMs) session.end('session-timeout');
+      }
+    });
   }
 
   /**
@@ -149,6 +189,14 @@ export class SyncServer implements SessionHost {
     // reach its channel before the `shutdown` event, which is the last message a client gets.
     for (const session of this.sessions) session.end('session-closed');
     await new Promise<void>((resolve) => setImmediate(resolve));
+    // Under fsync `always`, answers still waiting for their sync go out before the connections close.
+    const journal = this.journal;
+    if (journal !== undefined) {
+      await Promise.race([
+        new Promise<void>((resolve) => journal.whenDurable(resolve) || resolve()),
+        new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref()),
+      ]);
+    }
     for (const session of this.sessions) session.sendEvent('shutdown', { instance: this.instanceId });
     const drained = [...this.channels].map((channel) => new Promise<void>((resolve) => {
       channel.onClose(() => resolve());
@@ -158,6 +206,17 @@ export class SyncServer implements SessionHost {
     await Promise.race([Promise.all(drained), grace]);
     for (const channel of this.channels) channel.destroy();
     await listenersClosed;
+    // Last: the sessions' releases above may still have journaled changes.
+    await this.store?.close();
+  }
+
+  /** Writing the data directory failed: stop at once; whatever was not yet answered stays unknown. */
+  private persistenceFailed(err: PersistenceError): void {
+    this.log(`fatal: ${err.message}`);
+    for (const channel of this.channels) channel.destroy();
+    this.close()
+      .catch(() => {})
+      .finally(() => this.options.onFatalError?.(err));
   }
 
   private listenTcp(host: string, port: number): Promise<Listener> {

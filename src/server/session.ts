@@ -16,9 +16,11 @@ import {
   type Request,
   type RequestId,
 } from '../protocol/message.js';
+import { makeDump, restoreDump } from '../persistence/dump.js';
 import type { Channel } from '../transport/channel.js';
 import { VERSION } from '../version.js';
 import { dispatchObjectOp } from './dispatch.js';
+import type { RequestJournal } from './journal.js';
 import type { OpContext } from './objects/types.js';
 import type { Registry } from './registry.js';
 import { type Holding, type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from './waiting.js';
@@ -33,6 +35,8 @@ export interface SessionHost {
   readonly sessionTimeoutMs: number;
   /** Coarse clock (ms), refreshed by the server's sweeper; cheaper than Date.now() per frame. */
   readonly now: number;
+  /** Set when changes are persisted (--data-dir): see server/journal.ts. */
+  readonly journal?: RequestJournal | undefined;
   log(line: string): void;
 }
 
@@ -49,11 +53,14 @@ export class Session implements SessionHandle {
   private ended = false;
   private readonly holdings = new Set<Holding>();
   private readonly waiters = new Map<unknown, Waiter<unknown>>();
+  /** The host's journal, or undefined in memory (then nothing below pays for persistence). */
+  readonly journal: RequestJournal | undefined;
 
   constructor(sessionId: number, channel: Channel, host: SessionHost) {
     this.sessionId = sessionId;
     this.channel = channel;
     this.host = host;
+    this.journal = host.journal;
     this.lastSeen = host.now;
     channel.setFrameHandler((payload) => this.onFrame(payload));
     channel.setFrameErrorHandler((err) => this.onFrameError(err));
@@ -132,6 +139,10 @@ export class Session implements SessionHandle {
   }
 
   private serve(request: Request): void {
+    if (this.journal !== undefined) {
+      this.serveJournaled(request, this.journal);
+      return;
+    }
     const { id } = request;
     let result: unknown;
     try {
@@ -148,6 +159,39 @@ export class Session implements SessionHandle {
     } else {
       this.reply(id, result, false);
     }
+  }
+
+  /**
+   * {@link serve} when changes are persisted: the request's changes (all of an atomic batch's)
+   * become one log record, and the answer waits, under fsync `always`, until every change it may
+   * have observed is on disk (docs/PERSISTENCE.md).
+   */
+  private serveJournaled(request: Request, journal: RequestJournal): void {
+    const { id } = request;
+    let result: unknown;
+    let failed = false;
+    journal.begin();
+    try {
+      result = this.run(request);
+    } catch (err) {
+      result = err;
+      failed = true;
+    } finally {
+      journal.end();
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => this.replyWhenDurable(journal, id, value, false),
+        (err) => this.replyWhenDurable(journal, id, err, true),
+      );
+    } else {
+      this.replyWhenDurable(journal, id, result, failed);
+    }
+  }
+
+  private replyWhenDurable(journal: RequestJournal, id: RequestId, value: unknown, failed: boolean): void {
+    if (journal.holdsAnswers && journal.whenDurable(() => this.reply(id, value, failed))) return;
+    this.reply(id, value, failed);
   }
 
   private run(request: Request): unknown {
@@ -177,10 +221,22 @@ export class Session implements SessionHandle {
       case 'atomic':
         this.checkServing();
         return this.atomic(request);
+      case 'snapshot':
+        // Every object at this instant, as a dump (docs/PERSISTENCE.md §dump).
+        this.checkServing();
+        return makeDump(this.host.registry, this.host.instanceId);
+      case 'restore':
+        this.checkServing();
+        try {
+          return { restored: restoreDump(this.host.registry, request.args[0]) };
+        } catch (err) {
+          this.journal?.discard();
+          throw err;
+        }
       default:
         throw new OperationError(
           'UNKNOWN_METHOD',
-          `unknown server operation ${JSON.stringify(request.op)}; server operations are hello, ping, cancel and atomic`,
+          `unknown server operation ${JSON.stringify(request.op)}; server operations are hello, ping, cancel, atomic, snapshot and restore`,
         );
     }
   }
@@ -316,11 +372,12 @@ class RequestContext implements OpContext {
     for (const step of deferred) step();
   }
 
-  /** Undoes every recorded change, newest first, and forgets the wake-ups. */
+  /** Undoes every recorded change, newest first, forgets the wake-ups, and drops their journal entries. */
   rollback(): void {
     const steps = this.undoSteps ?? [];
     this.undoSteps = undefined;
     this.deferred = undefined;
     for (let i = steps.length - 1; i >= 0; i--) steps[i]!();
+    this.session.journal?.discard();
   }
 }

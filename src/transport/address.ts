@@ -9,7 +9,6 @@
  * percent-encoded either way.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { WebSocket } from 'ws';
 import { ConfigurationError, ConnectionError } from '../errors.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/constants.js';
 import type { Channel } from './channel.js';
@@ -148,7 +147,9 @@ function dialSocket(socket: Socket, transport: 'tcp' | 'unix', where: string, op
   });
 }
 
-function dialWebSocket(url: string, options: DialOptions): Promise<Channel> {
+async function dialWebSocket(url: string, options: DialOptions): Promise<Channel> {
+  // Loaded on first use: most programs never speak WebSocket, and `ws` costs memory at import.
+  const { WebSocket } = await import('ws');
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { maxPayload: options.maxFrameBytes + 12, perMessageDeflate: false });
     const onAbort = (): void => {

@@ -6,6 +6,7 @@ import type { DictProxy } from '../../client/proxies/dict.js';
 import { ConfigurationError, SyncmgrError } from '../../errors.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import { addConnectionFlags, type ConnectionFlags, toConnectOptions } from '../connection-options.js';
+import { dumpToFile } from './persistence.js';
 
 interface DictFlags extends ConnectionFlags {
   dict: string;
@@ -79,12 +80,15 @@ export function registerDictCommands(program: Command, stdout: (line: string) =>
     }),
   );
 
-  command('dump', 'print the whole dict as one JSON object').action((flags: DictFlags) =>
-    withDict(flags, async (dict) => {
-      // A null-prototype object keeps a key named __proto__ as an ordinary property.
-      const object: Record<string, unknown> = Object.create(null);
-      for (const [key, value] of await dict.items()) object[key] = value;
-      stdout(JSON.stringify(object, null, 2));
-    }),
-  );
+  command('dump', 'print the whole dict as one JSON object (--out FILE: every object, for restore)')
+    .option('--out <file>', 'write a consistent dump of EVERY object on the server to FILE (see syncmgr restore)')
+    .action((flags: DictFlags & { out?: string }) => {
+      if (flags.out !== undefined) return dumpToFile(flags, flags.out, stdout);
+      return withDict(flags, async (dict) => {
+        // A null-prototype object keeps a key named __proto__ as an ordinary property.
+        const object: Record<string, unknown> = Object.create(null);
+        for (const [key, value] of await dict.items()) object[key] = value;
+        stdout(JSON.stringify(object, null, 2));
+      });
+    });
 }

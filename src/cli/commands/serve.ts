@@ -1,6 +1,7 @@
 /** `syncmgr serve`: runs a server until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { ConfigurationError } from '../../errors.js';
+import { ConfigurationError, type PersistenceError } from '../../errors.js';
+import { FSYNC_POLICIES, type FsyncPolicy } from '../../persistence/log-writer.js';
 import { createServer } from '../../server/server.js';
 import { formatEndpoint } from '../../transport/address.js';
 import { parsePort, parseSeconds, readAuthkey } from '../connection-options.js';
@@ -18,7 +19,18 @@ interface ServeFlags {
   handshakeTimeout?: number;
   sessionTimeout?: number;
   quiet?: boolean;
+  dataDir?: string;
+  fsync?: FsyncPolicy;
+  compactAfter?: number;
 }
+
+function parseFsync(text: string): FsyncPolicy {
+  if (!FSYNC_POLICIES.includes(text as FsyncPolicy)) throw new ConfigurationError(`--fsync takes ${FSYNC_POLICIES.join(', ')}, not ${text}`);
+  return text as FsyncPolicy;
+}
+
+/** With --quiet, only what needs attention: persistence warnings and failures. */
+const ALWAYS_LOGGED = /^(warning|fatal):/;
 
 /** Parses a byte count with an optional k/M/G suffix (powers of 1024). */
 export function parseBytes(text: string): number {
@@ -51,7 +63,10 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
     .option('--max-connections <n>', 'most simultaneous connections (default unlimited)', parseCount)
     .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate (default 10)', parseSeconds)
     .option('--session-timeout <seconds>', 'end a session silent this long, releasing what it holds (default 15)', parseSeconds)
-    .option('--quiet', 'do not log connections to stderr')
+    .option('--quiet', 'do not log connections to stderr (warnings still are)')
+    .option('--data-dir <dir>', 'keep the objects in DIR across restarts (docs/PERSISTENCE.md; default: in memory)')
+    .option('--fsync <policy>', 'with --data-dir: always (answer after fsync), everysec (default) or no', parseFsync)
+    .option('--compact-after <bytes>', 'with --data-dir: fold the log into a snapshot past this size, e.g. 64M (default)', parseBytes)
     .action(async (flags: ServeFlags) => {
       const authkey = readAuthkey(flags);
       if (authkey === undefined || authkey === '') {
@@ -69,11 +84,19 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
         ...(flags.maxConnections !== undefined && { maxConnections: flags.maxConnections }),
         ...(flags.handshakeTimeout !== undefined && { handshakeTimeoutMs: flags.handshakeTimeout * 1000 }),
         ...(flags.sessionTimeout !== undefined && { sessionTimeoutMs: flags.sessionTimeout * 1000 }),
-        log: flags.quiet ? () => {} : (line) => stderr(`${new Date().toISOString()} ${line}`),
+        ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
+        ...(flags.fsync !== undefined && { fsync: flags.fsync }),
+        ...(flags.compactAfter !== undefined && { compactAfterBytes: flags.compactAfter }),
+        onFatalError: (err) => fatal(err),
+        log: (line) => {
+          if (!flags.quiet || ALWAYS_LOGGED.test(line)) stderr(`${new Date().toISOString()} ${line}`);
+        },
       });
+      let fatal: (err: PersistenceError) => void = () => {};
+      const failed = new Promise<never>((_, reject) => (fatal = reject));
       const endpoints = await server.listen();
       for (const endpoint of endpoints) stdout(`syncmgr ${server.instanceId.slice(0, 8)} listening on ${formatEndpoint(endpoint)}`);
-      await new Promise<void>((resolve) => {
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {
           stderr(`${new Date().toISOString()} ${signal}: shutting down`);
           process.off('SIGINT', stop);
@@ -83,5 +106,7 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      // A failed log write ends the server with an error (exit status 1).
+      await Promise.race([stopped, failed]);
     });
 }

@@ -60,7 +60,9 @@ export const conditionType: ObjectType<ConditionState> = {
   name: 'condition',
   create: (init, name, objects) => {
     const lockName = readLockName(init);
-    if (lockName === null) return { name, lock: createLock(`${name} (condition lock)`, false), lockName, waiters: new WaitQueue() };
+    if (lockName === null) {
+      return { name, lock: createLock(`${name} (condition lock)`, false, objects.journal, name), lockName, waiters: new WaitQueue() };
+    }
     const lock = objects.stateOf('lock', lockName) as LockState;
     return { name, lock, lockName, waiters: new WaitQueue() };
   },

@@ -10,10 +10,32 @@
 import { OperationError } from '../../errors.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import { checkArity, describeJsonType, entriesArg, numberArg, stringArg, stringArrayArg } from '../args.js';
+import type { Journal } from '../journal.js';
 import { type ObjectType, type OpContext, type Operation, opsTable } from './types.js';
 
-/** A Map keeps keys as plain data: `__proto__` or `constructor` are keys like any other. */
-export type DictState = Map<string, unknown>;
+/**
+ * A Map keeps keys as plain data: `__proto__` or `constructor` are keys like any other. The name
+ * and journal are set when the server persists changes; a plain `new Map()` works as a state too.
+ */
+export class DictState extends Map<string, unknown> {
+  name?: string;
+  journal?: Journal | undefined;
+
+  constructor(name?: string, journal?: Journal) {
+    super();
+    this.name = name;
+    this.journal = journal;
+  }
+}
+
+/** Journals `key` = `value` (server/journal.ts); a no-op in memory. */
+function logSet(dict: DictState, key: string, value: unknown): void {
+  dict.journal?.add(['dset', dict.name!, key, value]);
+}
+
+function logDelete(dict: DictState, key: string): void {
+  dict.journal?.add(['ddel', dict.name!, key]);
+}
 
 /** Inside an atomic batch, records how to put `key` back as it is now. */
 function remember(dict: DictState, key: string, context: OpContext): void {
@@ -37,6 +59,7 @@ function setAll(signature: string): Operation<DictState> {
     for (const [key, value] of entriesArg(args, 0, 'entries', signature)) {
       remember(dict, key, context);
       dict.set(key, value);
+      logSet(dict, key, value);
     }
     return null;
   };
@@ -44,7 +67,7 @@ function setAll(signature: string): Operation<DictState> {
 
 export const dictType: ObjectType<DictState> = {
   name: 'dict',
-  create: () => new Map(),
+  create: (_init, name, objects) => new DictState(name, objects.journal),
   ops: opsTable<DictState>({
     get(dict, args) {
       checkArity(args, 1, 2, 'get(key, default?)');
@@ -60,6 +83,7 @@ export const dictType: ObjectType<DictState> = {
       const key = keyArg(args, 'set(key, value)');
       remember(dict, key, context);
       dict.set(key, args[1]);
+      logSet(dict, key, args[1]);
       return null;
     },
 
@@ -72,7 +96,9 @@ export const dictType: ObjectType<DictState> = {
       checkArity(args, 1, 1, 'delete(key)');
       const key = keyArg(args, 'delete(key)');
       remember(dict, key, context);
-      return dict.delete(key);
+      if (!dict.delete(key)) return false;
+      logDelete(dict, key);
+      return true;
     },
 
     update: setAll('update(entries)'),
@@ -93,6 +119,7 @@ export const dictType: ObjectType<DictState> = {
       }
       remember(dict, key, context);
       dict.set(key, next);
+      logSet(dict, key, next);
       return next;
     },
 
@@ -124,6 +151,7 @@ export const dictType: ObjectType<DictState> = {
           for (const [key, value] of saved) dict.set(key, value);
         });
       }
+      if (dict.size > 0) dict.journal?.add(['dclear', dict.name!]);
       dict.clear();
       return null;
     },
@@ -136,6 +164,7 @@ export const dictType: ObjectType<DictState> = {
         const value = dict.get(key);
         remember(dict, key, context);
         dict.delete(key);
+        logDelete(dict, key);
         return value;
       }
       if (args.length > 1) return args[1];
@@ -148,6 +177,7 @@ export const dictType: ObjectType<DictState> = {
       if (dict.has(key)) return dict.get(key);
       remember(dict, key, context);
       dict.set(key, args[1]);
+      logSet(dict, key, args[1]);
       return args[1];
     },
 
@@ -160,6 +190,7 @@ export const dictType: ObjectType<DictState> = {
       if (!jsonEqual(current, args[1])) return false;
       remember(dict, key, context);
       dict.set(key, args[2]);
+      logSet(dict, key, args[2]);
       return true;
     },
 

@@ -5,9 +5,11 @@
 import { OperationError } from '../../errors.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import { checkArity } from '../args.js';
+import type { Journal } from '../journal.js';
 import { type ObjectType, type OpContext, opsTable } from './types.js';
 
-export type ListState = unknown[];
+/** The items; the name and journal are set when the server persists changes (a plain [] works too). */
+export type ListState = unknown[] & { name?: string; journal?: Journal | undefined };
 
 function integerArg(args: unknown[], index: number, param: string, signature: string): number {
   const value = args[index];
@@ -42,13 +44,14 @@ function find(list: ListState, value: unknown, signature: string): number {
 
 function spliceUndoable(list: ListState, context: OpContext, start: number, deleteCount: number, ...items: unknown[]): unknown[] {
   const removed = list.splice(start, deleteCount, ...items);
+  list.journal?.add(['lsplice', list.name!, start, deleteCount, items]);
   if (context.atomic) context.undo(() => void list.splice(start, items.length, ...removed));
   return removed;
 }
 
 export const listType: ObjectType<ListState> = {
   name: 'list',
-  create: () => [],
+  create: (_init, name, objects): ListState => Object.assign([], { name, journal: objects.journal }),
   ops: opsTable<ListState>({
     append(list, args, context) {
       checkArity(args, 1, 1, 'append(value)');
@@ -62,6 +65,7 @@ export const listType: ObjectType<ListState> = {
       const before = list.length;
       // A loop, not push(...values): spreading a large array overflows the argument limit.
       for (const value of args[0]) list.push(value);
+      list.journal?.add(['lsplice', list.name!, before, 0, args[0]]);
       if (context.atomic) context.undo(() => void (list.length = before));
       return list.length;
     },
@@ -121,6 +125,7 @@ export const listType: ObjectType<ListState> = {
     clear(list, args, context) {
       checkArity(args, 0, 0, 'clear()');
       const removed = list.splice(0);
+      if (removed.length > 0) list.journal?.add(['lsplice', list.name!, 0, removed.length, []]);
       if (context.atomic) context.undo(() => {
         for (const value of removed) list.push(value);
       });

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { OperationError } from '../../errors.js';
 import { checkArity, stringArg } from '../args.js';
+import type { Journal } from '../journal.js';
 import { type Holding, type SessionHandle, timeoutArg, WaitQueue } from '../waiting.js';
 import { type ObjectType, type OpContext, opsTable } from './types.js';
 
@@ -33,14 +34,25 @@ export interface LockState {
   holder: Holder | null;
   lastFence: number;
   readonly waiters: WaitQueue<LockGrant>;
+  /**
+   * When the server persists changes: fences up to here are journaled as possibly handed out, so
+   * a restarted server never hands out a fence again (server/journal.ts).
+   */
+  fenceReserved: number;
+  readonly journal?: Journal | undefined;
+  /** The registry name fences are journaled under (a condition's own lock: the condition's). */
+  readonly objectName?: string;
 }
+
+/** Fences journaled at once: one log record per this many acquisitions of a lock. */
+const FENCE_BLOCK = 1024;
 
 export function newToken(): string {
   return randomBytes(12).toString('base64url');
 }
 
-export function createLock(name: string, reentrant: boolean): LockState {
-  return { name, reentrant, holder: null, lastFence: 0, waiters: new WaitQueue() };
+export function createLock(name: string, reentrant: boolean, journal?: Journal, objectName = name): LockState {
+  return { name, reentrant, holder: null, lastFence: 0, waiters: new WaitQueue(), fenceReserved: 0, journal, objectName };
 }
 
 function grantInfo(holder: Holder): LockGrant {
@@ -63,6 +75,10 @@ function grantTo(lock: LockState, session: SessionHandle, token = newToken()): H
   };
   lock.holder = holder;
   session.hold(holder);
+  if (lock.lastFence > lock.fenceReserved && lock.journal !== undefined) {
+    lock.fenceReserved = lock.lastFence + FENCE_BLOCK - 1;
+    lock.journal.add(['fence', lock.objectName!, lock.fenceReserved]);
+  }
   return holder;
 }
 
@@ -88,10 +104,12 @@ export function pumpLock(lock: LockState): void {
  */
 export function acquireLock(lock: LockState, timeout: number | null, context: OpContext, token?: string): LockGrant | Promise<LockGrant> {
   if (lock.holder === null && lock.waiters.size === 0) {
+    const reserved = lock.fenceReserved;
     const holder = grantTo(lock, context.session, token);
     if (context.atomic) context.undo(() => {
       releaseHolder(lock, holder);
       lock.lastFence -= 1;
+      lock.fenceReserved = reserved;
     });
     return grantInfo(holder);
   }
@@ -136,7 +154,7 @@ function lockType(typeName: 'lock' | 'rlock'): ObjectType<LockState> {
   const reentrant = typeName === 'rlock';
   return {
     name: typeName,
-    create: (_init, name) => createLock(name, reentrant),
+    create: (_init, name, objects) => createLock(name, reentrant, objects.journal),
     ops: opsTable<LockState>({
       /** acquire(timeout?, token?) → {token, fence, depth}; token re-enters an RLock. */
       acquire(lock, args, context) {

@@ -6,6 +6,7 @@
 import { OperationError } from '../../errors.js';
 import { Deque } from '../../util/deque.js';
 import { checkArity } from '../args.js';
+import type { Journal } from '../journal.js';
 import { timeoutArg, WaitQueue } from '../waiting.js';
 import { type ObjectType, type OpContext, opsTable } from './types.js';
 
@@ -19,6 +20,8 @@ export interface QueueState {
   readonly joiners: WaitQueue<boolean>;
   /** Items put and not yet marked done with taskDone(). */
   unfinished: number;
+  /** Set when the server persists changes (server/journal.ts). */
+  readonly journal?: Journal | undefined;
 }
 
 function readMaxsize(init: unknown): number {
@@ -39,14 +42,19 @@ function pumpQueue(queue: QueueState): void {
   for (;;) {
     if (queue.items.length > 0 && queue.getters.size > 0) {
       const getter = queue.getters.shift()!;
-      if (getter.session.isOpen) getter.grant(queue.items.shift());
+      if (getter.session.isOpen) {
+        getter.grant(queue.items.shift());
+        queue.journal?.add(['qshift', queue.name]);
+      }
       continue;
     }
     if (!isFull(queue) && queue.putters.size > 0) {
       const putter = queue.putters.shift()!;
       if (!putter.session.isOpen) continue;
-      queue.items.push((putter.data as { item: unknown }).item);
+      const { item } = putter.data as { item: unknown };
+      queue.items.push(item);
       queue.unfinished += 1;
+      queue.journal?.add(['qpush', queue.name, item]);
       putter.grant(null);
       continue;
     }
@@ -66,6 +74,7 @@ function put(queue: QueueState, item: unknown, timeout: number | null, context: 
   if (!isFull(queue) && queue.putters.size === 0) {
     queue.items.push(item);
     queue.unfinished += 1;
+    queue.journal?.add(['qpush', queue.name, item]);
     if (context.atomic) context.undo(() => {
       queue.items.pop();
       queue.unfinished -= 1;
@@ -80,6 +89,7 @@ function put(queue: QueueState, item: unknown, timeout: number | null, context: 
 function get(queue: QueueState, timeout: number | null, context: OpContext): unknown {
   if (queue.items.length > 0 && queue.getters.size === 0) {
     const item = queue.items.shift();
+    queue.journal?.add(['qshift', queue.name]);
     if (context.atomic) context.undo(() => queue.items.unshift(item));
     context.defer(() => pumpQueue(queue));
     return item;
@@ -90,7 +100,7 @@ function get(queue: QueueState, timeout: number | null, context: OpContext): unk
 
 export const queueType: ObjectType<QueueState> = {
   name: 'queue',
-  create: (init, name) => ({
+  create: (init, name, objects) => ({
     name,
     maxsize: readMaxsize(init),
     items: new Deque(),
@@ -98,6 +108,7 @@ export const queueType: ObjectType<QueueState> = {
     putters: new WaitQueue(),
     joiners: new WaitQueue(),
     unfinished: 0,
+    journal: objects.journal,
   }),
   checkInit: (queue, init, name) => {
     if (init !== undefined && readMaxsize(init) !== queue.maxsize) {
@@ -151,6 +162,7 @@ export const queueType: ObjectType<QueueState> = {
         throw new OperationError('OUT_OF_RANGE', `queue ${JSON.stringify(queue.name)}: taskDone() called more times than there were items`);
       }
       queue.unfinished -= 1;
+      queue.journal?.add(['qdone', queue.name]);
       if (context.atomic) context.undo(() => void (queue.unfinished += 1));
       if (queue.unfinished === 0) context.defer(() => {
         for (const joiner of queue.joiners.drain()) joiner.grant(true);

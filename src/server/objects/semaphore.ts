@@ -6,6 +6,7 @@
  */
 import { OperationError } from '../../errors.js';
 import { checkArity, stringArg } from '../args.js';
+import type { Journal } from '../journal.js';
 import { type Holding, type SessionHandle, timeoutArg, WaitQueue } from '../waiting.js';
 import { newToken } from './lock.js';
 import { type ObjectType, type OpContext, opsTable } from './types.js';
@@ -23,6 +24,8 @@ export interface SemaphoreState {
   value: number;
   readonly permits: Map<string, Permit>;
   readonly waiters: WaitQueue<{ token: string }>;
+  /** Set when the server persists changes (server/journal.ts). */
+  readonly journal?: Journal | undefined;
 }
 
 function readInit(init: unknown, typeName: string): number {
@@ -71,9 +74,9 @@ function checkBound(sem: SemaphoreState): void {
 function semaphoreType(typeName: 'semaphore' | 'boundedSemaphore'): ObjectType<SemaphoreState> {
   return {
     name: typeName,
-    create: (init, name) => {
+    create: (init, name, objects) => {
       const initial = readInit(init, typeName);
-      return { name, bounded: typeName === 'boundedSemaphore', initial, value: initial, permits: new Map(), waiters: new WaitQueue() };
+      return { name, bounded: typeName === 'boundedSemaphore', initial, value: initial, permits: new Map(), waiters: new WaitQueue(), journal: objects.journal };
     },
     checkInit: (sem, init, name) => {
       if (init !== undefined && readInit(init, typeName) !== sem.initial) {
@@ -107,6 +110,8 @@ function semaphoreType(typeName: 'semaphore' | 'boundedSemaphore'): ObjectType<S
         if (args[0] === undefined || args[0] === null) {
           checkBound(sem);
           sem.value += 1;
+          // A permit given without a token is signalled capacity: it survives a restart.
+          sem.journal?.add(['sadd', sem.name]);
         } else {
           const token = stringArg(args, 0, 'token', 'release(token?)');
           const permit = sem.permits.get(token);

@@ -3,12 +3,18 @@
  * may call. Dispatch refuses any name not in `ops`, as CPython's manager refuses methods that are
  * not `exposed`.
  */
+import type { Journal } from '../journal.js';
 import type { SessionHandle, WaitOptions, WaitQueue } from '../waiting.js';
 
-/** Lets a type reach another named object (a condition's lock). */
+/** Lets a type reach another named object (a condition's lock), and the server's journal. */
 export interface ObjectLookup {
   /** The state of object `name` of type `type`, created on first use. */
   stateOf(type: string, name: string): unknown;
+  /**
+   * Where a new object records its changes when the server persists them (--data-dir); undefined
+   * in memory. A type keeps it in its state (see server/journal.ts).
+   */
+  readonly journal?: Journal | undefined;
 }
 
 /** The calling request, as an operation sees it. */

@@ -1,0 +1,96 @@
+/**
+ * Dumps: the whole state as one JSON document, taken over the protocol (`snapshot` server
+ * operation, `syncmgr dump --out FILE`) and loaded back (`restore`, `syncmgr restore FILE`).
+ * They work with or without a data directory.
+ *
+ *   {"format": "syncmgr-dump", "version": 1, "server": "syncmgr/0.1.0", "created": "...",
+ *    "objects": [{"type": "dict", "name": "counters", "init": null, "meta": null,
+ *                 "items": [["hits", 8]]}, ...]}
+ */
+import { OperationError } from '../errors.js';
+import type { Registry } from '../server/registry.js';
+import { VERSION } from '../version.js';
+import { captureAll, fillObject, type ObjectImage, parseImages, ReplayError, toImage } from './state.js';
+
+export const DUMP_FORMAT = 'syncmgr-dump';
+export const DUMP_VERSION = 1;
+
+export interface Dump {
+  format: typeof DUMP_FORMAT;
+  version: number;
+  server: string;
+  /** The server instance it was taken from. */
+  instance: string;
+  created: string;
+  objects: ObjectImage[];
+}
+
+/** Every object at this instant (synchronous, so the dump is consistent across objects). */
+export function makeDump(registry: Registry, instance: string): Dump {
+  return {
+    format: DUMP_FORMAT,
+    version: DUMP_VERSION,
+    server: `syncmgr/${VERSION}`,
+    instance,
+    created: new Date().toISOString(),
+    objects: captureAll(registry).map(toImage),
+  };
+}
+
+/**
+ * Checks that `value` is a dump this version reads and returns its objects.
+ * @throws OperationError INVALID_ARGUMENT.
+ */
+export function parseDump(value: unknown): ObjectImage[] {
+  const dump = value as Partial<Dump> | null;
+  if (dump === null || typeof dump !== 'object' || dump.format !== DUMP_FORMAT) {
+    throw new OperationError('INVALID_ARGUMENT', `restore: not a syncmgr dump (expected "format": "${DUMP_FORMAT}")`);
+  }
+  if (dump.version !== DUMP_VERSION) {
+    throw new OperationError('INVALID_ARGUMENT', `restore: dump version ${JSON.stringify(dump.version)}; this server reads version ${DUMP_VERSION}`);
+  }
+  return parseImages(dump.objects);
+}
+
+/**
+ * Creates every object of `dump` with its contents, all or nothing. No object of the dump may
+ * exist yet: restore never overwrites (INVALID_ARGUMENT naming them). Journaled like any change:
+ * each object's creation and its contents (`fill`), in the caller's one record.
+ * @returns the number of objects created.
+ * @throws OperationError INVALID_ARGUMENT (bad dump, names taken), UNKNOWN_TYPE.
+ */
+export function restoreDump(registry: Registry, dump: unknown): number {
+  const images = parseDump(dump);
+  const taken = images.filter((image) => registry.peek(image.name) !== undefined).map((image) => image.name);
+  if (taken.length > 0) {
+    throw new OperationError(
+      'INVALID_ARGUMENT',
+      `restore: ${taken.length} object(s) of the dump already exist (${taken.slice(0, 5).map((name) => JSON.stringify(name)).join(', ')}${taken.length > 5 ? ', ...' : ''}); ` +
+        'restore never overwrites: restore into a server that does not have them',
+      { names: taken },
+    );
+  }
+  const before = registry.size;
+  try {
+    for (const [index, image] of images.entries()) {
+      // A condition earlier in the dump may have created the lock it shares.
+      const existing = registry.peek(image.name);
+      if (existing === undefined) registry.resolve(image.type, image.name, image.init ?? undefined);
+      else if (existing.type.name !== image.type) throw new ReplayError(`object #${index} ${JSON.stringify(image.name)} is a ${image.type}, but a condition already made it a ${existing.type.name}`);
+      try {
+        fillObject(registry, image.name, image.meta, image.items);
+      } catch (err) {
+        if (err instanceof ReplayError) throw new ReplayError(`object #${index} (${image.type} ${JSON.stringify(image.name)}): ${err.message}`);
+        throw err;
+      }
+      registry.journal?.add(['fill', image.name, image.meta, image.items]);
+    }
+  } catch (err) {
+    // Undo: every object created since the start (Map order puts them last), newest first.
+    const created = [...registry.entries()].slice(before).map(([name]) => name);
+    for (const name of created.reverse()) registry.delete(name);
+    if (err instanceof ReplayError) throw new OperationError('INVALID_ARGUMENT', `restore: ${err.message}; nothing was restored`);
+    throw err;
+  }
+  return images.length;
+}
