@@ -6,8 +6,18 @@
 import type { BenchClient } from './subjects.js';
 import { wallClockMs } from './stats.js';
 
+/**
+ * What one step of the loop does. `incr`: one increment. `lockedIncr`: a locked read-modify-write
+ * (acquire the key's lock, get, set +1, release; the subject's {@link BenchClient.lockedIncr}).
+ * `handoff`: take the one permit of the semaphore named `key` and give it back (only the wait for
+ * the permit is timed: with two processes doing this, each grant is a hand-off from the other).
+ */
+export type LoopOp = 'incr' | 'lockedIncr' | 'handoff';
+
 export interface IncrLoopOptions {
   key: string;
+  /** Default 'incr'. */
+  op?: LoopOp;
   /** Requests kept in flight at once on this client: 1 is strictly sequential. */
   lanes: number;
   durationMs: number;
@@ -36,7 +46,9 @@ export interface IncrLoopResult {
  */
 export async function incrLoop(client: BenchClient, options: IncrLoopOptions): Promise<IncrLoopResult> {
   const { key, lanes, recordLatency } = options;
-  const checkSequence = options.exclusiveKey && lanes === 1;
+  const op = options.op ?? 'incr';
+  const checkSequence = options.exclusiveKey && lanes === 1 && op !== 'handoff';
+  const step = stepFor(client, op, key);
   const latenciesNs: number[] = [];
   let ops = 0;
   let last = 0;
@@ -47,7 +59,16 @@ export async function incrLoop(client: BenchClient, options: IncrLoopOptions): P
     let now = process.hrtime.bigint();
     while (now < deadline) {
       const sent = now;
-      const value = await client.incr(key);
+      if (op === 'handoff') {
+        const release = await client.acquirePermit!(key);
+        now = process.hrtime.bigint();
+        if (recordLatency) latenciesNs.push(Number(now - sent));
+        await release();
+        now = process.hrtime.bigint();
+        ops++;
+        continue;
+      }
+      const value = await step();
       now = process.hrtime.bigint();
       if (recordLatency) latenciesNs.push(Number(now - sent));
       if (checkSequence) {
@@ -68,6 +89,21 @@ export async function incrLoop(client: BenchClient, options: IncrLoopOptions): P
   return { ops, startMs, endMs: wallClockMs(), latenciesNs };
 }
 
+function stepFor(client: BenchClient, op: LoopOp, key: string): () => Promise<number> {
+  switch (op) {
+    case 'incr':
+      return () => client.incr(key);
+    case 'lockedIncr': {
+      const lockedIncr = client.lockedIncr;
+      if (lockedIncr === undefined) throw new Error('this subject has no locked read-modify-write (BenchClient.lockedIncr)');
+      return () => lockedIncr.call(client, key);
+    }
+    case 'handoff':
+      if (client.acquirePermit === undefined) throw new Error('this subject has no semaphore (BenchClient.acquirePermit)');
+      return () => Promise.reject(new Error('handoff has no single step'));
+  }
+}
+
 /** Environment variable that hands a worker process its {@link Target} (JSON; it holds the key). */
 export const TARGET_VARIABLE = 'SYNCMGR_BENCH_TARGET';
 
@@ -75,6 +111,8 @@ export const TARGET_VARIABLE = 'SYNCMGR_BENCH_TARGET';
 export interface RunMessage {
   type: 'run';
   key: string;
+  /** Default 'incr'. */
+  op?: LoopOp;
   lanes: number;
   warmupMs: number;
   durationMs: number;

@@ -83,6 +83,18 @@ const COLUMNS: readonly Column[] = [
   { header: 'p50 µs', align: 'right', value: (row) => (row.p50Us === undefined ? dash : micros.format(row.p50Us)) },
   { header: 'p99 µs', align: 'right', value: (row) => (row.p99Us === undefined ? dash : micros.format(row.p99Us)) },
   {
+    header: 'ops/s min-max',
+    align: 'right',
+    value: (row) => spread(row.runs.map((run) => run.opsPerSec), integer),
+    shown: (rows) => rows.some((row) => row.runs.length > 1),
+  },
+  {
+    header: 'p99 min-max',
+    align: 'right',
+    value: (row) => spread(row.runs.map((run) => run.latency?.p99Us), micros),
+    shown: (rows) => rows.some((row) => row.runs.length > 1),
+  },
+  {
     header: 'reps',
     align: 'right',
     value: (row) => String(row.runs.length),
@@ -94,6 +106,13 @@ const COLUMNS: readonly Column[] = [
     value: (row) => `${row.countCheck} (${row.runs.map((run) => integer.format(run.count)).join(', ')})`,
   },
 ];
+
+/** "min-max" of the defined values (the spread over repetitions), or a dash. */
+function spread(values: ReadonlyArray<number | undefined>, format: Intl.NumberFormat): string {
+  const defined = values.filter((value): value is number => value !== undefined && !Number.isNaN(value));
+  if (defined.length === 0) return dash;
+  return `${format.format(Math.min(...defined))}-${format.format(Math.max(...defined))}`;
+}
 
 export class ResultsTable {
   private readonly rows: ResultRow[] = [];

@@ -11,6 +11,9 @@
  *   npm run bench -- --duration 5          seconds measured per run (and --warmup, in seconds)
  *   npm run bench -- --cpu-prof            also write the server's V8 CPU profile to .bench-tmp/
  *   npm run bench -- --subjects syncmgr    the servers to measure, in turn (peers go in subjects.ts)
+ *   npm run bench -- --compare             side by side with Redis and SyncManager (bench/compare.ts)
+ *   npm run bench -- --durability          --data-dir under each fsync policy vs memory and Redis AOF (bench/durability.ts)
+ *   npm run bench -- --scale               memory and connection-scale figures (bench/scale.ts)
  *
  * Exits with status 1, after printing what did run, if any run's count is not exact.
  */
@@ -105,11 +108,13 @@ function progress(line: string): void {
 
 /** Throws loudly unless the server holds exactly the count the clients had acknowledged. */
 function verify(measurement: Measurement, what: string): void {
-  const { expected, actual } = measurement.check;
+  const { expected, actual, meaning } = measurement.check;
   if (actual !== expected) {
     throw new CountCheckError(
-      `COUNT CHECK FAILED for ${what}: the clients had ${expected} increments acknowledged, the server holds ${actual}. ` +
-        'Increments were lost or applied twice; no throughput figure from this run means anything.',
+      meaning === undefined
+        ? `COUNT CHECK FAILED for ${what}: the clients had ${expected} increments acknowledged, the server holds ${actual}. ` +
+            'Increments were lost or applied twice; no throughput figure from this run means anything.'
+        : `COUNT CHECK FAILED for ${what}: ${meaning}; no figure from this run means anything.`,
     );
   }
 }
@@ -120,6 +125,10 @@ let runNumber = 0;
 /** Every selected workload over its transports, `reps` times each, against one running subject. */
 async function runWorkloads(subject: Subject, running: RunningSubject, workloads: Workload[], options: Options, table: ResultsTable): Promise<void> {
   for (const workload of workloads) {
+    if (workload.subjects !== undefined && !workload.subjects.includes(running.name)) {
+      progress(`skipping ${workload.name}: not available on ${running.name}`);
+      continue;
+    }
     for (const transport of options.transports.length > 0 ? options.transports : workload.transports) {
       const target = running.targets[transport];
       if (target === undefined) {
@@ -146,7 +155,18 @@ async function runWorkloads(subject: Subject, running: RunningSubject, workloads
 }
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+  // Side-by-side comparison with Redis and SyncManager, and memory/scale figures: own modules.
+  const argv = process.argv.slice(2);
+  if (argv.includes('--compare') || argv.includes('--scale') || argv.includes('--durability')) {
+    const rest = argv.filter((arg) => arg !== '--compare' && arg !== '--scale' && arg !== '--durability');
+    let status = 0;
+    if (argv.includes('--compare')) status = Math.max(status, await (await import('./compare.js')).runCompare(rest));
+    if (argv.includes('--scale')) status = Math.max(status, await (await import('./scale.js')).runScale(rest));
+    // Persistence (--data-dir) under each fsync policy vs in memory and Redis AOF: bench/durability.ts.
+    if (argv.includes('--durability')) status = Math.max(status, await (await import('./durability.js')).runDurability(rest));
+    return status;
+  }
+  const options = parseOptions(argv);
   if (options.list) {
     for (const workload of WORKLOADS) console.log(`${workload.name.padEnd(24)} ${workload.transports.join(',').padEnd(14)} ${workload.summary}`);
     return 0;

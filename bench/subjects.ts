@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, connectionString, parseConnectionString, VERSION } from 'syncmgr';
+import { redisSubject } from './peers/redis.js';
 
 export type Transport = 'tcp' | 'unix' | 'ws';
 export const TRANSPORTS: readonly Transport[] = ['tcp', 'unix', 'ws'];
@@ -32,12 +33,23 @@ export interface BenchClient {
   incr(key: string): Promise<number>;
   /** The counter's value, or null when it does not exist. */
   get(key: string): Promise<number | null>;
+  /**
+   * A locked read-modify-write, as a careful user of this subject writes it: take the lock named
+   * after `key`, read the counter, write it back plus one, release; resolves with the new value.
+   */
+  lockedIncr?(key: string): Promise<number>;
+  /** Waits for the permit of the one-permit semaphore `name`; resolves with what gives it back. */
+  acquirePermit?(name: string): Promise<() => Promise<void>>;
+  /** The semaphore `name`'s permits: free, held, and callers waiting. */
+  permits?(name: string): Promise<{ value: number; held: number; waiting: number }>;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   /** Where the server process writes a V8 CPU profile on exit (node --cpu-prof), if set. */
   cpuProfileDir?: string;
+  /** Extra `syncmgr serve` arguments (bench/durability.ts: --data-dir, --fsync). */
+  serveArgs?: readonly string[];
 }
 
 /** A started subject. */
@@ -45,6 +57,8 @@ export interface RunningSubject {
   readonly name: string;
   /** One line for the report: version and how the server runs. */
   readonly description: string;
+  /** The server's process id, where there is one process to watch (RSS, CPU time). */
+  readonly pid?: number;
   readonly targets: Partial<Record<Transport, Target>>;
   stop(): Promise<void>;
 }
@@ -81,7 +95,7 @@ const syncmgrSubject: Subject = {
     const nodeArgs = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
     const child = spawn(
       process.execPath,
-      [...nodeArgs, SYNCMGR_CLI, 'serve', '--port', '0', '--socket', join(dir, 'bench.sock'), '--ws-port', '0', '--quiet'],
+      [...nodeArgs, SYNCMGR_CLI, 'serve', '--port', '0', '--socket', join(dir, 'bench.sock'), '--ws-port', '0', '--quiet', ...(options.serveArgs ?? [])],
       // The key travels in the environment, never on the command line (which `ps` shows to all).
       { env: { ...process.env, SYNCMGR_AUTHKEY: authkey }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -107,7 +121,8 @@ const syncmgrSubject: Subject = {
 
     return {
       name: 'syncmgr',
-      description: `syncmgr ${VERSION}: \`node bin/syncmgr.js serve\` in a child process (pid ${child.pid})`,
+      pid: child.pid!,
+      description: `syncmgr ${VERSION}: \`node bin/syncmgr.js serve${options.serveArgs?.length ? ` ${options.serveArgs.join(' ')}` : ''}\` in a child process (pid ${child.pid})`,
       targets,
       async stop() {
         stopping = true;
@@ -124,6 +139,21 @@ const syncmgrSubject: Subject = {
     return {
       incr: (key) => dict.incr(key),
       get: (key) => dict.get(key),
+      async lockedIncr(key) {
+        const held = await client.lock(`${BENCH_DICT}:${key}:lock`).acquire();
+        try {
+          const value = ((await dict.get(key)) ?? 0) + 1;
+          await dict.set(key, value);
+          return value;
+        } finally {
+          await held.release();
+        }
+      },
+      async acquirePermit(name) {
+        const permit = await client.semaphore(name, 1).acquire();
+        return () => permit.release();
+      },
+      permits: (name) => client.semaphore(name, 1).state(),
       close: () => client.close(),
     };
   },
@@ -132,6 +162,8 @@ const syncmgrSubject: Subject = {
 /** Every subject the bench knows, by name. */
 export const SUBJECTS: Readonly<Record<string, Subject>> = {
   syncmgr: syncmgrSubject,
+  // Redis 7 (/usr/bin/redis-server) through ioredis: bench/peers/redis.ts.
+  redis: redisSubject,
 };
 
 export function subjectOf(target: Target): Subject {

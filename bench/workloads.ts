@@ -6,7 +6,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { incrLoop, type RunMessage, TARGET_VARIABLE, type WorkerMessage } from './drive.js';
+import { incrLoop, type LoopOp, type RunMessage, TARGET_VARIABLE, type WorkerMessage } from './drive.js';
 import type { BenchClient, Target, Transport } from './subjects.js';
 
 export interface WorkloadSettings {
@@ -31,6 +31,8 @@ export interface CountCheck {
   expected: number;
   /** What the server holds afterwards. */
   actual: number | null;
+  /** What a mismatch means, when it is not lost or doubled increments. */
+  meaning?: string;
 }
 
 export interface Measurement {
@@ -50,6 +52,8 @@ export interface Workload {
   readonly summary: string;
   /** The transports it runs over by default (each is a row of its own). */
   readonly transports: readonly Transport[];
+  /** The subjects it can run against, when not all (a peer may lack semaphores...). */
+  readonly subjects?: readonly string[];
   run(context: WorkloadContext): Promise<Measurement>;
 }
 
@@ -57,7 +61,7 @@ export interface Workload {
  * `lanes` increments kept in flight on one connection, on a key only this client uses. With one
  * lane it is the round-trip latency of a single client; with many, the throughput of pipelining.
  */
-function oneClient(name: string, summary: string, lanes: number, transports: readonly Transport[]): Workload {
+export function oneClient(name: string, summary: string, lanes: number, transports: readonly Transport[]): Workload {
   return {
     name,
     summary,
@@ -83,9 +87,11 @@ function oneClient(name: string, summary: string, lanes: number, transports: rea
 /**
  * `processes` worker processes (bench/worker.ts), each with its own connection, incrementing the
  * same key one request at a time: how the server serialises contended writes. Throughput is all
- * increments over the span from the first worker's start to the last one's end.
+ * increments over the span from the first worker's start to the last one's end. With `op`
+ * 'lockedIncr' each step is a locked read-modify-write instead (so an exact count also proves
+ * mutual exclusion); with 'handoff' the processes pass the one permit of a semaphore around.
  */
-function contended(name: string, summary: string, processes: number, transports: readonly Transport[]): Workload {
+export function contended(name: string, summary: string, processes: number, transports: readonly Transport[], op: LoopOp = 'incr'): Workload {
   return {
     name,
     summary,
@@ -94,16 +100,16 @@ function contended(name: string, summary: string, processes: number, transports:
       const workers = Array.from({ length: processes }, () => startWorker(target));
       try {
         await Promise.all(workers.map((worker) => worker.ready));
-        const run: RunMessage = { type: 'run', key, lanes: 1, warmupMs: settings.warmupMs, durationMs: settings.durationMs };
+        const run: RunMessage = { type: 'run', key, op, lanes: 1, warmupMs: settings.warmupMs, durationMs: settings.durationMs };
         for (const worker of workers) worker.child.send(run);
         const results = await Promise.all(workers.map((worker) => worker.result));
         const ops = results.reduce((sum, result) => sum + result.ops, 0);
         const startMs = Math.min(...results.map((result) => result.startMs));
         const endMs = Math.max(...results.map((result) => result.endMs));
         const client = await open();
-        let actual: number | null;
+        let check: CountCheck;
         try {
-          actual = await client.get(key);
+          check = op === 'handoff' ? await permitCheck(client, key) : { expected: ops, actual: await client.get(key) };
         } finally {
           await client.close();
         }
@@ -111,12 +117,26 @@ function contended(name: string, summary: string, processes: number, transports:
           ops,
           seconds: (endMs - startMs) / 1000,
           latenciesNs: results.flatMap((result) => result.latenciesNs),
-          check: { expected: ops, actual },
+          check,
         };
       } finally {
         for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill();
       }
     },
+  };
+}
+
+/**
+ * After a hand-off run the semaphore must be as it started: its one permit free, none held, no one
+ * waiting (a permit lost or granted twice shows here).
+ */
+async function permitCheck(client: BenchClient, name: string): Promise<CountCheck> {
+  if (client.permits === undefined) throw new Error('this subject cannot report a semaphore\'s permits (BenchClient.permits)');
+  const state = await client.permits(name);
+  return {
+    expected: 1,
+    actual: state.held === 0 && state.waiting === 0 ? state.value : -1,
+    meaning: `the semaphore ${JSON.stringify(name)} should be back to 1 free permit, 0 held, 0 waiting; it is ${JSON.stringify(state)}`,
   };
 }
 
@@ -164,6 +184,17 @@ export const WORKLOADS: readonly Workload[] = [
   oneClient('incr-seq', 'one client, one incr at a time: round-trip latency', 1, ['tcp', 'unix', 'ws']),
   oneClient('incr-pipelined-64', 'one client, 64 incr in flight on one connection: pipelined throughput', 64, ['tcp']),
   contended('incr-contended-4proc', '4 processes, one connection each, incr on the same key', 4, ['tcp']),
+  contended('locked-rmw-4proc', '4 processes: acquire a lock, get, set +1, release (ops = read-modify-writes)', 4, ['tcp'], 'lockedIncr'),
+  {
+    ...contended(
+      'semaphore-handoff-2proc',
+      'two processes pass one semaphore permit back and forth (ops = hand-offs; latency = waiting for the permit)',
+      2,
+      ['tcp'],
+      'handoff',
+    ),
+    subjects: ['syncmgr'],
+  },
 ];
 
 /** The workloads named in `names` (all when empty), in registry order. @throws on an unknown name. */

@@ -1,0 +1,438 @@
+/**
+ * `npm run bench -- --compare`: syncmgr side by side with what users would pick instead, in one
+ * run on one machine, interleaved (every workload × peer once per repetition, the peers' order
+ * rotating from one repetition to the next) so that drift in the machine hits all alike.
+ *
+ *   W1  one client, sequential incr                       ops/s, p50, p99 µs
+ *   W2  one client, 64 incr in flight on one connection   ops/s
+ *   W3  4 processes × sequential incr on one key          ops/s
+ *   W4  4 processes × locked read-modify-write             ops/s (acquire, get, set +1, release)
+ *
+ * Peers: syncmgr (TCP; W1 also over its Unix socket); Redis 7 through ioredis (bench/peers/redis.ts;
+ * W2 also with explicit pipelines of 100; W4 a SET NX PX spin lock with a Lua compare-and-delete
+ * release); CPython's multiprocessing SyncManager (bench/peers/syncmanager.{ts,py}; its clients
+ * are Python processes, one request at a time each, so its W2 is 4 and 64 client processes).
+ *
+ * Every run checks that the final count is exact and the comparison fails (exit 1, after printing
+ * what did run) if one is not. Prints the rows (medians, min-max over repetitions) and the ratios
+ * against the targets of issue 4 (median of the per-repetition ratios, and each repetition's).
+ *
+ *   npm run bench -- --compare                       3 reps, 0.5 s warm-up + 2.5 s per run
+ *   npm run bench -- --compare --reps 5 --duration 4
+ *   npm run bench -- --compare --quick               smoke run
+ *   npm run bench -- --compare --only W1,W4 --peers syncmgr,redis
+ *   npm run bench -- --compare --json > compare.json
+ */
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { cpuSeconds } from './peers/proc.js';
+import { type RunningRedis, PeerUnavailable, redisPipelineWorkload, redisSubject } from './peers/redis.js';
+import { type RunningSyncManager, startSyncManager } from './peers/syncmanager.js';
+import { makeRow, type ResultRow, ResultsTable, type RunResult, toRunResult } from './results.js';
+import { median } from './stats.js';
+import { type RunningSubject, SUBJECTS, type Target } from './subjects.js';
+import { contended, type Measurement, oneClient, type Workload, type WorkloadSettings } from './workloads.js';
+
+const FULL: WorkloadSettings = { warmupMs: 500, durationMs: 2500 };
+const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 400 };
+
+type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4';
+type PeerName = 'syncmgr' | 'redis' | 'syncmanager';
+const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3', 'W4'];
+const PEERS: readonly PeerName[] = ['syncmgr', 'redis', 'syncmanager'];
+
+const TITLES: Record<WorkloadId, string> = {
+  W1: 'W1 sequential incr',
+  W2: 'W2 64 in flight',
+  W3: 'W3 4 proc incr',
+  W4: 'W4 4 proc locked RMW',
+};
+
+/** One row of the comparison: a workload run one way against one peer. */
+interface Case {
+  workload: WorkloadId;
+  peer: PeerName;
+  variant: string;
+  run(key: string, settings: WorkloadSettings): Promise<Measurement>;
+}
+
+interface CompareOptions {
+  reps: number;
+  settings: WorkloadSettings;
+  json: boolean;
+  only: WorkloadId[];
+  peers: PeerName[];
+}
+
+function parseOptions(argv: string[]): CompareOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      reps: { type: 'string', default: '3' },
+      only: { type: 'string', default: '' },
+      peers: { type: 'string', default: PEERS.join(',') },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+    },
+    strict: true,
+  });
+  const reps = Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps takes a positive whole number, not ${values.reps}`);
+  const settings = { ...(values.quick ? QUICK : FULL) };
+  if (values.duration !== undefined) settings.durationMs = seconds(values.duration, '--duration') * 1000;
+  if (values.warmup !== undefined) settings.warmupMs = seconds(values.warmup, '--warmup') * 1000;
+  const only = list(values.only).map((id) => {
+    if (!WORKLOAD_IDS.includes(id as WorkloadId)) throw new Error(`unknown workload ${id}; known: ${WORKLOAD_IDS.join(', ')}`);
+    return id as WorkloadId;
+  });
+  const peers = list(values.peers).map((name) => {
+    if (!PEERS.includes(name as PeerName)) throw new Error(`unknown peer ${name}; known: ${PEERS.join(', ')}`);
+    return name as PeerName;
+  });
+  return { reps, settings, json: values.json, only: only.length > 0 ? only : [...WORKLOAD_IDS], peers };
+}
+
+function list(text: string): string[] {
+  return text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+}
+
+function seconds(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${flag} takes a number of seconds, not ${text}`);
+  return value;
+}
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+class CountCheckError extends Error {
+  override get name(): string {
+    return 'CountCheckError';
+  }
+}
+
+function verify(measurement: Measurement, what: string): void {
+  const { expected, actual, meaning } = measurement.check;
+  if (actual !== expected) {
+    throw new CountCheckError(
+      `COUNT CHECK FAILED for ${what}: ` +
+        (meaning ?? `the clients had ${expected} increments acknowledged, the server holds ${actual}; increments were lost or applied twice`) +
+        '. No figure from this run means anything.',
+    );
+  }
+}
+
+/** Runs a Node-side workload against a subject's target. */
+function nodeCase(workload: WorkloadId, peer: PeerName, variant: string, target: Target, shape: Workload): Case {
+  const subject = SUBJECTS[target.subject]!;
+  return {
+    workload,
+    peer,
+    variant,
+    run: (key, settings) => shape.run({ target, settings, key, open: () => subject.open(target) }),
+  };
+}
+
+function syncmgrCases(running: RunningSubject): Case[] {
+  const tcp = running.targets.tcp!;
+  const unix = running.targets.unix;
+  return [
+    nodeCase('W1', 'syncmgr', 'tcp', tcp, oneClient('W1', '', 1, ['tcp'])),
+    ...(unix === undefined ? [] : [nodeCase('W1', 'syncmgr', 'unix', unix, oneClient('W1', '', 1, ['unix']))]),
+    nodeCase('W2', 'syncmgr', 'tcp, 64 in flight', tcp, oneClient('W2', '', 64, ['tcp'])),
+    nodeCase('W3', 'syncmgr', 'tcp, 4 procs', tcp, contended('W3', '', 4, ['tcp'])),
+    nodeCase('W4', 'syncmgr', 'tcp, 4 procs, lock', tcp, contended('W4', '', 4, ['tcp'], 'lockedIncr')),
+  ];
+}
+
+function redisCases(running: RunningRedis): Case[] {
+  const tcp = running.targets.tcp!;
+  return [
+    nodeCase('W1', 'redis', 'tcp', tcp, oneClient('W1', '', 1, ['tcp'])),
+    nodeCase('W2', 'redis', 'ioredis, 64 in flight', tcp, oneClient('W2', '', 64, ['tcp'])),
+    nodeCase('W2', 'redis', 'ioredis pipelines of 100', tcp, redisPipelineWorkload(100)),
+    nodeCase('W3', 'redis', 'tcp, 4 procs', tcp, contended('W3', '', 4, ['tcp'])),
+    nodeCase('W4', 'redis', '4 procs, SET NX PX spin lock', tcp, contended('W4', '', 4, ['tcp'], 'lockedIncr')),
+  ];
+}
+
+function syncManagerCases(running: RunningSyncManager): Case[] {
+  const py = (workload: WorkloadId, variant: string, op: 'incr' | 'lockedIncr', processes: number, exclusiveKey: boolean): Case => ({
+    workload,
+    peer: 'syncmanager',
+    variant,
+    run: (key, settings) => running.run({ op, processes, key, exclusiveKey, settings }),
+  });
+  return [
+    py('W1', '1 proc', 'incr', 1, true),
+    // A proxy makes one request at a time: in-flight requests need client processes.
+    py('W2', '4 procs, 1 in flight each', 'incr', 4, false),
+    py('W2', '64 procs, 1 in flight each', 'incr', 64, false),
+    py('W3', '4 procs', 'incr', 4, false),
+    py('W4', '4 procs, Lock + DictProxy', 'lockedIncr', 4, false),
+  ];
+}
+
+interface Started {
+  name: PeerName;
+  /** The server process, whose CPU time each run is charged. */
+  pid: number | undefined;
+  description: string;
+  cases: Case[];
+  stop(): Promise<void>;
+}
+
+async function startPeer(name: PeerName): Promise<Started> {
+  switch (name) {
+    case 'syncmgr': {
+      const running = await SUBJECTS.syncmgr!.start({});
+      return { name, pid: running.pid, description: running.description, cases: syncmgrCases(running), stop: () => running.stop() };
+    }
+    case 'redis': {
+      const running = await redisSubject.start();
+      return { name, pid: running.pid, description: running.description, cases: redisCases(running), stop: () => running.stop() };
+    }
+    case 'syncmanager': {
+      const running = await startSyncManager();
+      return { name, pid: running.pid, description: running.description, cases: syncManagerCases(running), stop: () => running.stop() };
+    }
+  }
+}
+
+/** A ratio of syncmgr to a peer, with its target (if issue 4 sets one). */
+interface RatioSpec {
+  label: string;
+  workload: WorkloadId;
+  mine: (row: ResultRow) => boolean;
+  /** Candidate peer rows; the best (highest median ops/s) is compared against. */
+  theirs: (row: ResultRow) => boolean;
+  metric: 'ops' | 'p99';
+  /** ≥ for ops/s, ≤ for p99. */
+  target?: number;
+}
+
+const isRow = (subject: PeerName, variant?: string) => (row: ResultRow) =>
+  row.subject === subject && (variant === undefined || row.transport === variant);
+
+const RATIOS: readonly RatioSpec[] = [
+  { label: 'W1 ops/s vs Redis', workload: 'W1', mine: isRow('syncmgr', 'tcp'), theirs: isRow('redis'), metric: 'ops', target: 1.0 },
+  { label: 'W1 p99 vs Redis', workload: 'W1', mine: isRow('syncmgr', 'tcp'), theirs: isRow('redis'), metric: 'p99', target: 1.5 },
+  { label: 'W1 (unix) ops/s vs Redis', workload: 'W1', mine: isRow('syncmgr', 'unix'), theirs: isRow('redis'), metric: 'ops' },
+  { label: 'W1 ops/s vs SyncManager', workload: 'W1', mine: isRow('syncmgr', 'tcp'), theirs: isRow('syncmanager'), metric: 'ops' },
+  {
+    label: 'W2 vs Redis (ioredis, 64 in flight)',
+    workload: 'W2',
+    mine: isRow('syncmgr'),
+    theirs: isRow('redis', 'ioredis, 64 in flight'),
+    metric: 'ops',
+    target: 1.5,
+  },
+  { label: 'W2 vs Redis (pipelines of 100)', workload: 'W2', mine: isRow('syncmgr'), theirs: isRow('redis', 'ioredis pipelines of 100'), metric: 'ops' },
+  { label: 'W2 vs SyncManager (its best)', workload: 'W2', mine: isRow('syncmgr'), theirs: isRow('syncmanager'), metric: 'ops', target: 5 },
+  { label: 'W3 vs Redis', workload: 'W3', mine: isRow('syncmgr'), theirs: isRow('redis'), metric: 'ops', target: 1.0 },
+  { label: 'W3 vs SyncManager', workload: 'W3', mine: isRow('syncmgr'), theirs: isRow('syncmanager'), metric: 'ops' },
+  { label: 'W4 vs SyncManager', workload: 'W4', mine: isRow('syncmgr'), theirs: isRow('syncmanager'), metric: 'ops', target: 2 },
+  { label: 'W4 vs Redis spin lock', workload: 'W4', mine: isRow('syncmgr'), theirs: isRow('redis'), metric: 'ops', target: 2 },
+];
+
+export interface Ratio {
+  label: string;
+  mine: string;
+  theirs: string;
+  /** Median of the per-repetition ratios. */
+  median: number;
+  perRep: number[];
+  target?: string;
+  met?: boolean;
+}
+
+function computeRatios(rowsByWorkload: Map<WorkloadId, ResultRow[]>): Ratio[] {
+  const ratios: Ratio[] = [];
+  for (const spec of RATIOS) {
+    const rows = rowsByWorkload.get(spec.workload) ?? [];
+    const mine = rows.find(spec.mine);
+    const candidates = rows.filter(spec.theirs);
+    if (mine === undefined || candidates.length === 0) continue;
+    const theirs = candidates.reduce((best, row) => (row.opsPerSec > best.opsPerSec ? row : best));
+    const value = (run: RunResult): number => (spec.metric === 'ops' ? run.opsPerSec : (run.latency?.p99Us ?? Number.NaN));
+    const reps = Math.min(mine.runs.length, theirs.runs.length);
+    const perRep = Array.from({ length: reps }, (_, i) => value(mine.runs[i]!) / value(theirs.runs[i]!));
+    const mid = median(perRep) ?? Number.NaN;
+    const ratio: Ratio = { label: spec.label, mine: `${mine.subject} ${mine.transport}`, theirs: `${theirs.subject} ${theirs.transport}`, median: mid, perRep };
+    if (spec.target !== undefined) {
+      ratio.target = `${spec.metric === 'ops' ? '>=' : '<='} ${spec.target.toFixed(1)}x`;
+      ratio.met = spec.metric === 'ops' ? mid >= spec.target : mid <= spec.target;
+    }
+    ratios.push(ratio);
+  }
+  return ratios;
+}
+
+function renderRatios(ratios: Ratio[]): string {
+  const cells = [
+    ['ratio (syncmgr / peer)', 'peer row', 'median', 'per rep', 'target', 'met'],
+    ...ratios.map((ratio) => [
+      ratio.label,
+      ratio.theirs,
+      `${ratio.median.toFixed(2)}x`,
+      ratio.perRep.map((value) => value.toFixed(2)).join(' '),
+      ratio.target ?? '-',
+      ratio.met === undefined ? '' : ratio.met ? 'yes' : 'NO',
+    ]),
+  ];
+  const widths = cells[0]!.map((_, index) => Math.max(...cells.map((line) => line[index]!.length)));
+  const right = new Set([2]);
+  const format = (line: string[]): string =>
+    line.map((cell, index) => (right.has(index) ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!))).join('  ').trimEnd();
+  return [format(cells[0]!), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.slice(1).map(format)].join('\n');
+}
+
+/**
+ * Server CPU per operation (user and system time of the server process, all threads, from
+ * /proc/PID/stat, over warm-up and measurement, divided by the operations of both): unlike
+ * throughput, it hardly moves when other processes share the machine.
+ */
+function renderCpu(rows: Array<{ row: ResultRow; userUs: number; systemUs: number }>): string {
+  const cells = [
+    ['server CPU per op (median)', 'subject', 'variant', 'user µs', 'sys µs', 'total µs'],
+    ...rows.map(({ row, userUs, systemUs }) => [row.workload, row.subject, row.transport, userUs.toFixed(1), systemUs.toFixed(1), (userUs + systemUs).toFixed(1)]),
+  ];
+  const widths = cells[0]!.map((_, index) => Math.max(...cells.map((line) => line[index]!.length)));
+  const format = (line: string[]): string =>
+    line.map((cell, index) => (index >= 3 ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!))).join('  ').trimEnd();
+  return [format(cells[0]!), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.slice(1).map(format)].join('\n');
+}
+
+/**
+ * The bench's own processes keep the 1-minute load near 2 while they run; well above that, other
+ * work shares the machine and the ratios move with it.
+ */
+export function busyNote(load: number, cores: number): string {
+  return load > cores + 1 ? ' (BUSY: other processes share this machine; treat the figures as noisy and re-run when it is idle)' : '';
+}
+
+/** Runs the comparison; resolves with the exit status. */
+export async function runCompare(argv: string[]): Promise<number> {
+  const options = parseOptions(argv);
+  const cpuList = cpus();
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpu: `${cpuList[0]?.model.trim() ?? 'unknown'} x ${cpuList.length}`,
+    warmupMs: options.settings.warmupMs,
+    durationMs: options.settings.durationMs,
+    reps: options.reps,
+    peers: [] as string[],
+    skipped: [] as string[],
+  };
+  const describe = options.json ? progress : (line: string) => console.log(line);
+  describe(`node ${meta.node}, ${meta.platform}, ${meta.cpu}`);
+  describe(
+    `comparison: ${options.reps} interleaved reps of ${options.only.join(', ')}; ${meta.warmupMs} ms warm-up + ${meta.durationMs} ms measured per run`,
+  );
+
+  const loadAtStart = loadavg()[0]!;
+  describe(`load average (1 min) at start: ${loadAtStart.toFixed(2)} on ${cpuList.length} CPUs${busyNote(loadAtStart, cpuList.length)}`);
+  const started: Started[] = [];
+  const runs = new Map<Case, RunResult[]>();
+  /** Server CPU seconds per operation, per run (user, system). */
+  const cpu = new Map<Case, Array<{ user: number; system: number }>>();
+  const pidOf = new Map<Case, number | undefined>();
+  let failure: unknown;
+  try {
+    for (const name of options.peers) {
+      try {
+        const peer = await startPeer(name);
+        started.push(peer);
+        meta.peers.push(peer.description);
+        describe(`  ${peer.description}`);
+      } catch (err) {
+        if (!(err instanceof PeerUnavailable)) throw err;
+        meta.skipped.push(err.message);
+        describe(`  SKIPPED ${name}: ${err.message}`);
+      }
+    }
+    const cases = started.flatMap((peer) => peer.cases).filter((c) => options.only.includes(c.workload));
+    for (const peer of started) for (const c of peer.cases) pidOf.set(c, peer.pid);
+    for (const c of cases) {
+      runs.set(c, []);
+      cpu.set(c, []);
+    }
+    let runNumber = 0;
+    for (let rep = 1; rep <= options.reps; rep++) {
+      for (const workload of options.only) {
+        const here = cases.filter((c) => c.workload === workload);
+        // Rotate which peer goes first, so none always runs right after another's load.
+        const shift = (rep - 1) % Math.max(1, here.length);
+        for (const c of [...here.slice(shift), ...here.slice(0, shift)]) {
+          const what = `${TITLES[c.workload]} / ${c.peer} ${c.variant} (rep ${rep}/${options.reps})`;
+          progress(`running ${what}...`);
+          const pid = pidOf.get(c);
+          const before = pid === undefined ? undefined : cpuSeconds(pid);
+          const measurement = await c.run(`cmp:${c.workload}:${c.peer}:${++runNumber}:${process.pid}`, options.settings);
+          verify(measurement, what);
+          runs.get(c)!.push(toRunResult(measurement));
+          if (pid !== undefined && before !== undefined) {
+            const after = cpuSeconds(pid);
+            // The server also served the warm-up, at about the same rate: charge it to as many ops.
+            const ops = measurement.ops * (1 + options.settings.warmupMs / Math.max(1, options.settings.durationMs));
+            cpu.get(c)!.push({ user: (after.user - before.user) / ops, system: (after.system - before.system) / ops });
+          }
+        }
+      }
+    }
+  } catch (err) {
+    failure = err;
+  } finally {
+    for (const peer of started) await peer.stop().catch((err: unknown) => progress(`stopping ${peer.name}: ${String(err)}`));
+  }
+
+  const table = new ResultsTable();
+  const rowsByWorkload = new Map<WorkloadId, ResultRow[]>();
+  const cpuRows: Array<{ row: ResultRow; userUs: number; systemUs: number }> = [];
+  for (const [c, results] of runs) {
+    if (results.length === 0) continue;
+    const row = makeRow(TITLES[c.workload], c.peer, c.variant, results);
+    table.add(row);
+    const perRun = cpu.get(c) ?? [];
+    if (perRun.length > 0) {
+      cpuRows.push({ row, userUs: median(perRun.map((run) => run.user))! * 1e6, systemUs: median(perRun.map((run) => run.system))! * 1e6 });
+    }
+    rowsByWorkload.set(c.workload, [...(rowsByWorkload.get(c.workload) ?? []), row]);
+  }
+  // Ratios only from complete runs: after a failure, the per-rep pairing would be off.
+  const ratios = failure === undefined ? computeRatios(rowsByWorkload) : [];
+
+  if (options.json) {
+    console.log(JSON.stringify({ meta, results: table, ratios, serverCpu: cpuRows.map(({ row, userUs, systemUs }) => ({ workload: row.workload, subject: row.subject, variant: row.transport, userUs, systemUs })), ...(failure !== undefined && { error: String(failure) }) }, null, 2));
+  } else if (table.size > 0) {
+    console.log('');
+    console.log(table.render());
+    if (ratios.length > 0) {
+      console.log('');
+      console.log(renderRatios(ratios));
+    }
+    if (cpuRows.length > 0) {
+      console.log('');
+      console.log(renderCpu(cpuRows));
+    }
+    console.log('');
+    console.log('  ops/s and p50/p99 are medians over reps; min-max is their spread; ratios are syncmgr / peer per rep (run back to back),');
+    console.log('  the median of those, and each rep\'s. W2 vs SyncManager uses its best variant (its proxies cannot pipeline: 4 or 64');
+    console.log('  client processes, one request in flight each). Redis pipeline latencies are per pipeline of 100.');
+    for (const note of meta.skipped) console.log(`  SKIPPED: ${note}`);
+  }
+  const loadAtEnd = loadavg()[0]!;
+  // (The bench's own 4-process runs raise it: only the figure at the start says much.)
+  describe(`load average (1 min) at end: ${loadAtEnd.toFixed(2)}`);
+  if (failure !== undefined) {
+    const text = failure instanceof Error ? (failure.stack ?? failure.message) : String(failure);
+    process.stderr.write(`\n${'!'.repeat(78)}\nCOMPARISON FAILED: ${text}\n${'!'.repeat(78)}\n`);
+    return 1;
+  }
+  return 0;
+}
