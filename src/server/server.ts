@@ -4,9 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync, unlinkSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { connect as netConnect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
 import { ConfigurationError, type PersistenceError } from '../errors.js';
 import { FSYNC_POLICIES, type FsyncPolicy } from '../persistence/log-writer.js';
 import { Store } from '../persistence/store.js';
@@ -235,6 +234,8 @@ export class SyncServer implements SessionHost {
   }
 
   private async listenWebSocket(host: string, port: number): Promise<Listener> {
+    // Loaded only when a WebSocket listener is asked for: `ws` and `http` cost ~10 MiB at import.
+    const [{ createServer: createHttpServer }, { WebSocketServer }] = await Promise.all([import('node:http'), import('ws')]);
     const http = createHttpServer((_request, response) => {
       response.writeHead(426, { 'content-type': 'text/plain' }).end('syncmgr: connect with a WebSocket client\n');
     });

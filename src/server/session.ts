@@ -49,6 +49,8 @@ export class Session implements SessionHandle {
   private readonly channel: Channel;
   private readonly host: SessionHost;
   private greeted = false;
+  /** Set by run() when the request's commit woke other waiters; read by serve(). */
+  private wokeOthers = false;
   private sawFirstFrame = false;
   private ended = false;
   private readonly holdings = new Set<Holding>();
@@ -156,6 +158,12 @@ export class Session implements SessionHandle {
         (value) => this.reply(id, value, false),
         (err) => this.reply(id, err, true),
       );
+    } else if (this.wokeOthers) {
+      // This request handed something on (a released lock, a put item): the grants are answered
+      // from promise callbacks. Answering after them puts the next holder's write first, which is
+      // the one everyone waits on.
+      this.wokeOthers = false;
+      queueMicrotask(() => this.reply(id, result, false));
     } else {
       this.reply(id, result, false);
     }
@@ -199,7 +207,7 @@ export class Session implements SessionHandle {
     this.checkServing();
     const context = new RequestContext(this, request.id, false);
     const result = dispatchObjectOp(this.host.registry, request, context);
-    context.commit();
+    this.wokeOthers = context.commit();
     return result;
   }
 
@@ -363,13 +371,14 @@ class RequestContext implements OpContext {
     return new Waiter(queue, this.session, this.requestId, options).promise;
   }
 
-  /** Runs the deferred wake-ups, in order. */
-  commit(): void {
+  /** Runs the deferred wake-ups, in order. Returns whether there were any. */
+  commit(): boolean {
     this.committed = true;
     const deferred = this.deferred;
-    if (deferred === undefined) return;
+    if (deferred === undefined) return false;
     this.deferred = undefined;
     for (const step of deferred) step();
+    return true;
   }
 
   /** Undoes every recorded change, newest first, forgets the wake-ups, and drops their journal entries. */
