@@ -12,7 +12,8 @@
  *   npm run bench -- --cpu-prof            also write the server's V8 CPU profile to .bench-tmp/
  *   npm run bench -- --subjects syncmgr    the servers to measure, in turn (peers go in subjects.ts)
  *   npm run bench -- --compare             side by side with Redis and SyncManager (bench/compare.ts)
- *   npm run bench -- --durability          --data-dir under each fsync policy vs memory and Redis AOF (bench/durability.ts)
+ *   npm run bench -- --durability          --data-dir under each fsync policy vs memory and Redis AOF (bench/durability.ts;
+ *                                          a plain `npm run bench` runs it after the workloads)
  *   npm run bench -- --scale               memory and connection-scale figures (bench/scale.ts)
  *
  * Exits with status 1, after printing what did run, if any run's count is not exact.
@@ -223,6 +224,11 @@ async function main(): Promise<number> {
     const text = failure instanceof Error ? (failure.stack ?? failure.message) : String(failure);
     process.stderr.write(`\n${'!'.repeat(78)}\nBENCH FAILED: ${text}\n${'!'.repeat(78)}\n`);
     return 1;
+  }
+  // A plain `npm run bench` also reports persistence under each fsync policy (issue 5).
+  if (argv.length === 0) {
+    console.log('');
+    return (await import('./durability.js')).runDurability([]);
   }
   return 0;
 }

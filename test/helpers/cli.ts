@@ -12,10 +12,13 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the bin to completion. `env` replaces the SYNCMGR_* variables. */
-export function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Runs `command args` to completion, collecting its output; killed after 20 s. Its environment is
+ * PATH plus `env` only, so no SYNCMGR_* variable leaks in from the test runner.
+ */
+export function runProcess(command: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -27,6 +30,11 @@ export function run(args: string[], env: Record<string, string> = {}): Promise<R
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs the bin to completion. `env` replaces the SYNCMGR_* variables. */
+export function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runProcess(process.execPath, [BIN, ...args], env);
 }
 
 /** Starts `syncmgr serve` and resolves once it has printed all its listener lines. */

@@ -3,13 +3,13 @@
  * alone, in plain Python 3 (socket, hmac, hashlib, json, struct, os), and must interoperate with
  * the real server: mutual handshake, hello, pipelined requests matched by id, error codes.
  */
-import { spawn } from 'node:child_process';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHALLENGE, HANDSHAKE_MAX_FRAME_BYTES, WELCOME } from '../../src/protocol/constants.js';
 import { encodeFrame, FrameDecoder } from '../../src/protocol/frame.js';
 import { computeAnswer, createChallengeMessage } from '../../src/protocol/handshake.js';
+import { runProcess } from '../helpers/cli.js';
 import { AUTHKEY, connectTo, onCleanup, startServer } from '../helpers/server.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -24,31 +24,13 @@ interface Run {
 }
 
 /** Runs the Python client to completion with `authkey` in SYNCMGR_AUTHKEY. */
-function runForeignClient(port: number, authkey: string, extra: string[] = []): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', [CLIENT, '127.0.0.1', String(port), ...extra], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, SYNCMGR_AUTHKEY: authkey },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      let summary: Record<string, unknown>;
-      try {
-        summary = JSON.parse(stdout) as Record<string, unknown>;
-      } catch {
-        reject(new Error(`foreign client printed no JSON summary (exit ${code}).\nstdout: ${stdout}\nstderr: ${stderr}`));
-        return;
-      }
-      resolve({ code, stdout, stderr, summary });
-    });
-  });
+async function runForeignClient(port: number, authkey: string, extra: string[] = []): Promise<Run> {
+  const { code, stdout, stderr } = await runProcess('python3', [CLIENT, '127.0.0.1', String(port), ...extra], { SYNCMGR_AUTHKEY: authkey }, ROOT);
+  try {
+    return { code, stdout, stderr, summary: JSON.parse(stdout) as Record<string, unknown> };
+  } catch {
+    throw new Error(`foreign client printed no JSON summary (exit ${code}).\nstdout: ${stdout}\nstderr: ${stderr}`);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Which endpoint and key connect() uses, from options, a connection string and the environment. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type EndpointOptions, resolveEndpoint } from '../../../src/client/options.js';
-import { SyncmgrError } from '../../../src/errors.js';
+import { codeOf } from '../../helpers/assert.js';
 
 const URL_A = 'tcp://:url-key@10.0.0.1:1111';
 const ENV_URL = 'tcp://:env-url-key@10.0.0.2:2222';
@@ -11,16 +11,6 @@ function resolve(options: EndpointOptions) {
   return { endpoint, key: authkey.toString('utf8') };
 }
 
-/** The `code` of what `fn` throws; fails the test if it returns instead. */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SyncmgrError);
-    return (err as SyncmgrError).code;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('resolveEndpoint', () => {
   afterEach(() => {

@@ -1,8 +1,8 @@
 /** The shared dict's operations table, called directly: no server, no socket. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SyncmgrError } from '../../../src/errors.js';
 import { dictType, type DictState } from '../../../src/server/objects/dict.js';
 import type { OpContext } from '../../../src/server/objects/types.js';
+import { codeOf } from '../../helpers/assert.js';
 
 /** A non-atomic request context: dict ops never wait, defer or touch the session. */
 function plainContext(): OpContext {
@@ -39,16 +39,6 @@ const call = (op: string, ...args: unknown[]): unknown => {
   return operation(dict, args, plainContext());
 };
 
-/** The `code` of what `fn` throws; fails the test if it returns instead. */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SyncmgrError);
-    return (err as SyncmgrError).code;
-  }
-  throw new Error('expected the call to throw');
-}
 
 const snapshot = (): Array<[string, unknown]> => structuredClone([...dict]);
 

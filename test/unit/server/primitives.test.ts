@@ -5,7 +5,7 @@
  * are triggered by hand and their order checked exactly.
  */
 import { describe, expect, it } from 'vitest';
-import { OperationError, SyncmgrError } from '../../../src/errors.js';
+import { OperationError } from '../../../src/errors.js';
 import type { Request } from '../../../src/protocol/message.js';
 import { dispatchObjectOp } from '../../../src/server/dispatch.js';
 import type { BarrierState } from '../../../src/server/objects/barrier.js';
@@ -16,6 +16,7 @@ import type { SemaphoreState } from '../../../src/server/objects/semaphore.js';
 import type { OpContext } from '../../../src/server/objects/types.js';
 import { Registry } from '../../../src/server/registry.js';
 import { type Holding, type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from '../../../src/server/waiting.js';
+import { codeOf } from '../../helpers/assert.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fakes: a session that records what it holds, waits for and is sent, and a request context that
@@ -150,17 +151,6 @@ function request(type: string, name: string, op: string, args: unknown[], init?:
   return init === undefined ? { id: nextRequestId++, type, name, op, args } : { id: nextRequestId++, type, name, op, args, init };
 }
 
-/** The `code` of what `fn` throws synchronously; fails the test if it returns instead. */
-function codeOf(fn: () => unknown): string {
-  let result: unknown;
-  try {
-    result = fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SyncmgrError);
-    return (err as SyncmgrError).code;
-  }
-  throw new Error(`expected a synchronous throw, got ${result instanceof Promise ? 'a Promise' : JSON.stringify(result)}`);
-}
 
 interface Tracked<T = any> {
   readonly state: 'pending' | 'fulfilled' | 'rejected';

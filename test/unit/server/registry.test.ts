@@ -1,11 +1,11 @@
 /** Named objects by type, and routing a request to an exposed operation. No sockets. */
 import { describe, expect, it } from 'vitest';
-import { SyncmgrError } from '../../../src/errors.js';
 import type { Request } from '../../../src/protocol/message.js';
 import { dispatchObjectOp } from '../../../src/server/dispatch.js';
 import { dictType, type DictState } from '../../../src/server/objects/dict.js';
 import { type ObjectType, type OpContext, opsTable } from '../../../src/server/objects/types.js';
 import { BUILTIN_TYPES, Registry } from '../../../src/server/registry.js';
+import { codeOf } from '../../helpers/assert.js';
 
 function context(atomic = false): OpContext & { undos: Array<() => void> } {
   const undos: Array<() => void> = [];
@@ -28,16 +28,6 @@ function request(type: string, name: string, op: string, args: unknown[] = [], i
   return init === undefined ? { id: nextId++, type, name, op, args } : { id: nextId++, type, name, op, args, init };
 }
 
-/** The `code` of what `fn` throws; fails the test if it returns instead. */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SyncmgrError);
-    return (err as SyncmgrError).code;
-  }
-  throw new Error('expected the call to throw');
-}
 
 /** A promise with its resolve function. */
 function gate(): { promise: Promise<void>; open(): void } {

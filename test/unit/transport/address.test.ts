@@ -1,6 +1,5 @@
 /** Connection strings: parsing, building, redaction. Pure: nothing here dials. */
 import { describe, expect, it } from 'vitest';
-import { SyncmgrError } from '../../../src/errors.js';
 import { DEFAULT_PORT } from '../../../src/protocol/constants.js';
 import {
   connectionString,
@@ -9,17 +8,8 @@ import {
   parseConnectionString,
   redact,
 } from '../../../src/transport/address.js';
+import { codeOf } from '../../helpers/assert.js';
 
-/** The `code` of what `fn` throws; fails the test if it returns instead. */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SyncmgrError);
-    return (err as SyncmgrError).code;
-  }
-  throw new Error('expected the call to throw');
-}
 
 /** Keys that need every kind of escaping a URL has. */
 const AWKWARD_KEYS = [
