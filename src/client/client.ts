@@ -16,6 +16,7 @@ import { encodeRequest, type EventMessage, MessageError, parseServerMessage, typ
 import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
 import type { Dump } from '../persistence/dump.js';
+import { type LongTimeout, setLongTimeout } from '../util/timer.js';
 import { VERSION } from '../version.js';
 import { type EndpointOptions, resolveEndpoint } from './options.js';
 import { BarrierProxy } from './proxies/barrier.js';
@@ -96,7 +97,7 @@ export interface OutgoingRequest {
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout | undefined;
+  timer: LongTimeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -278,7 +279,8 @@ export class Client extends EventEmitter {
       // A blocking request carries its timeout to the server, which answers TIMEOUT itself.
       const timeout = blocking ? undefined : (options?.timeout ?? this.defaultTimeout);
       if (timeout !== undefined) {
-        entry.timer = setTimeout(() => {
+        // Not setTimeout: it turns a delay over ~24.8 days into 1 ms, failing the call at once.
+        entry.timer = setLongTimeout(() => {
           this.settle(id)?.reject(new TimeoutError(`${message.op} got no answer within ${timeout} s (it may still have been applied)`));
         }, timeout * 1000);
       }
@@ -305,7 +307,7 @@ export class Client extends EventEmitter {
     const entry = this.pending.get(id);
     if (entry === undefined) return undefined;
     this.pending.delete(id);
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.timer?.clear();
     if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
     return entry;
   }

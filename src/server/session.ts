@@ -54,7 +54,15 @@ export class Session implements SessionHandle {
   private sawFirstFrame = false;
   private ended = false;
   private readonly holdings = new Set<Holding>();
-  private readonly waiters = new Map<unknown, Waiter<unknown>>();
+  /** Every blocked request, dropped when the session ends. */
+  private readonly waiters = new Set<Waiter<unknown>>();
+  /**
+   * The same waits by request id, for `cancel`. Kept apart from {@link waiters}: a client that
+   * reuses an id while a wait of it is outstanding (against docs/PROTOCOL.md §4.1) overwrites the
+   * entry here, and a wait known only by id would then outlive the session (a barrier place of a
+   * dead client, an orphan in a wait queue).
+   */
+  private readonly waitersById = new Map<unknown, Waiter<unknown>>();
   /** The host's journal, or undefined in memory (then nothing below pays for persistence). */
   readonly journal: RequestJournal | undefined;
 
@@ -90,11 +98,13 @@ export class Session implements SessionHandle {
   }
 
   addWaiter(waiter: Waiter<unknown>): void {
-    this.waiters.set(waiter.requestId, waiter);
+    this.waiters.add(waiter);
+    this.waitersById.set(waiter.requestId, waiter);
   }
 
   removeWaiter(waiter: Waiter<unknown>): void {
-    if (this.waiters.get(waiter.requestId) === waiter) this.waiters.delete(waiter.requestId);
+    this.waiters.delete(waiter);
+    if (this.waitersById.get(waiter.requestId) === waiter) this.waitersById.delete(waiter.requestId);
   }
 
   /**
@@ -105,7 +115,7 @@ export class Session implements SessionHandle {
   end(reason: EndReason): void {
     if (this.ended) return;
     this.ended = true;
-    for (const waiter of [...this.waiters.values()]) waiter.drop();
+    for (const waiter of [...this.waiters]) waiter.drop();
     for (const holding of [...this.holdings]) holding.release(reason);
     this.holdings.clear();
     if (reason === 'session-timeout') {
@@ -273,7 +283,7 @@ export class Session implements SessionHandle {
 
   /** cancel(requestId) → whether a wait of that request was still pending (it fails with ABORTED). */
   private cancel(args: unknown[]): boolean {
-    const waiter = this.waiters.get(args[0]);
+    const waiter = this.waitersById.get(args[0]);
     if (waiter === undefined) return false;
     waiter.cancel();
     return true;

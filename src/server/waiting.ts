@@ -5,6 +5,7 @@
  * dropped (the session closed), each exactly once.
  */
 import { OperationError } from '../errors.js';
+import { type LongTimeout, setLongTimeout } from '../util/timer.js';
 
 /** What a session offers to objects that track what it holds and waits for. */
 export interface SessionHandle {
@@ -92,7 +93,7 @@ export class Waiter<T> {
   private readonly options: WaitOptions;
   private resolveFn!: (value: T) => void;
   private rejectFn!: (err: unknown) => void;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimeout | undefined;
   private done = false;
   readonly promise: Promise<T>;
 
@@ -110,7 +111,8 @@ export class Waiter<T> {
     session.addWaiter(this as Waiter<unknown>);
     const { timeout } = options;
     if (timeout !== null && timeout !== undefined) {
-      this.timer = setTimeout(() => this.leave(() => this.resolveFn(options.onTimeout() as T)), timeout * 1000);
+      // Not setTimeout: it turns a delay over ~24.8 days into 1 ms, timing a long wait out at once.
+      this.timer = setLongTimeout(() => this.leave(() => this.resolveFn(options.onTimeout() as T)), timeout * 1000);
     }
   }
 
@@ -155,7 +157,7 @@ export class Waiter<T> {
   private finish(): boolean {
     if (this.done) return false;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.clear();
     this.session.removeWaiter(this as Waiter<unknown>);
     return true;
   }

@@ -4,7 +4,14 @@
  */
 import type { WebSocket } from 'ws';
 import { decodeSingleFrame, encodeFrame, FrameError } from '../protocol/frame.js';
-import { BaseChannel, type Channel, type PauseReason } from './channel.js';
+import { BaseChannel, type Channel, PauseReason } from './channel.js';
+
+/**
+ * As SocketChannel's: above this many unsent bytes we stop reading from the peer until they are
+ * written out (docs/PROTOCOL.md §4.1, §8), so a client that never reads cannot make us buffer
+ * without bound.
+ */
+const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 
 /** WebSocket close code for a protocol violation (RFC 6455 §7.4.1). */
 const CLOSE_PROTOCOL_ERROR = 1002;
@@ -56,7 +63,17 @@ export class WebSocketChannel extends BaseChannel implements Channel {
 
   send(payload: Buffer | string): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(encodeFrame(payload), { binary: true });
+    const frame = encodeFrame(payload);
+    if (this.socket.bufferedAmount + frame.length <= WRITE_HIGH_WATER_BYTES) {
+      this.socket.send(frame, { binary: true });
+      return;
+    }
+    // A WebSocket has no 'drain' event; ws calls back once this message is written out. Every
+    // message sent above the mark carries the callback, so the last one to be written resumes.
+    this.pauseReading(PauseReason.Backpressure);
+    this.socket.send(frame, { binary: true }, () => {
+      if (this.socket.bufferedAmount <= WRITE_HIGH_WATER_BYTES) this.resumeReading(PauseReason.Backpressure);
+    });
   }
 
   pauseReading(reason: PauseReason): void {

@@ -550,27 +550,23 @@ describe('server close', () => {
     const held = await holder.lock('L').acquire();
     const permit = await holder.semaphore('S', 1).acquire();
     const cond = await waiter.condition('C').acquire();
+    await waiter.queue('F', { maxsize: 1 }).put(1);
+    await holder.queue('J').put(1);
+    // Every blocking call goes out now, on one connection: the ping below is answered only after
+    // the server has parked all of them.
     const blocked = {
       lock: waiter.lock('L').acquire(),
       semaphore: waiter.semaphore('S').acquire(),
       get: waiter.queue('Q').get(),
-      put: (async () => {
-        await waiter.queue('F', { maxsize: 1 }).put(1);
-        return waiter.queue('F').put(2);
-      })(),
+      put: waiter.queue('F', { maxsize: 1 }).put(2),
       event: waiter.event('E').wait(),
       condition: cond.wait(),
       barrier: waiter.barrier('B', 2).wait(),
-      join: (async () => {
-        await holder.queue('J').put(1);
-        return waiter.queue('J').join();
-      })(),
+      join: waiter.queue('J').join(),
     };
     const outcomes = Object.fromEntries(
       Object.entries(blocked).map(([what, promise]) => [what, promise.then(() => 'resolved', (err: SyncmgrError) => err.code)]),
     );
-    // Wait until all of them are parked on the server.
-    await sleep(50);
     await waiter.ping();
     expect(await doomed.server.close()).toBeUndefined();
     const codes: Record<string, unknown> = {};

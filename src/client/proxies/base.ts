@@ -37,3 +37,25 @@ export abstract class ObjectProxy {
       : { op, type: this.type, name: this.name, args, init: this.init };
   }
 }
+
+/** Something held on the server until released: a lock grant or a semaphore permit. */
+export interface Releasable {
+  readonly lost: boolean;
+  release(): Promise<void>;
+}
+
+/**
+ * Runs `fn` with `handle`, then releases it however `fn` ends. If `fn` threw, its error wins over
+ * a failed release (a release fails with NOT_OWNER when the hold was lost meanwhile).
+ */
+export async function runHolding<H extends Releasable, T>(handle: H, fn: (handle: H) => Promise<T> | T): Promise<T> {
+  let result: T;
+  try {
+    result = await fn(handle);
+  } catch (err) {
+    if (!handle.lost) await handle.release().catch(() => {});
+    throw err;
+  }
+  if (!handle.lost) await handle.release();
+  return result;
+}

@@ -5,7 +5,7 @@
  */
 import { AbortError } from '../../errors.js';
 import type { CallOptions, Client, HeldHandle } from '../client.js';
-import { ObjectProxy, type WaitCallOptions } from './base.js';
+import { ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
 
 /** What the server returns for a lock grant. */
 interface Grant {
@@ -108,12 +108,7 @@ export class LockProxy extends ObjectProxy {
 
   /** Runs `fn` holding the lock, and releases it however `fn` ends. */
   async withLock<T>(fn: (held: LockHandle) => Promise<T> | T, options?: WaitCallOptions): Promise<T> {
-    const held = await this.acquire(options);
-    try {
-      return await fn(held);
-    } finally {
-      if (!held.lost) await held.release();
-    }
+    return runHolding(await this.acquire(options), fn);
   }
 
   /** Whether anyone holds it now. */

@@ -4,7 +4,7 @@
  */
 import { AbortError } from '../../errors.js';
 import type { CallOptions, Client, HeldHandle } from '../client.js';
-import { ObjectProxy, type WaitCallOptions } from './base.js';
+import { ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
 
 /** One permit taken by acquire. */
 export class PermitHandle implements HeldHandle {
@@ -68,12 +68,7 @@ export class SemaphoreProxy extends ObjectProxy {
 
   /** Runs `fn` holding a permit and gives it back however `fn` ends. */
   async withPermit<T>(fn: (permit: PermitHandle) => Promise<T> | T, options?: WaitCallOptions): Promise<T> {
-    const permit = await this.acquire(options);
-    try {
-      return await fn(permit);
-    } finally {
-      if (!permit.lost) await permit.release();
-    }
+    return runHolding(await this.acquire(options), fn);
   }
 
   /** Adds a permit without giving one back (signalling). A bounded semaphore refuses past its value. */

@@ -42,6 +42,8 @@ async function waitAndReacquire(cond: ConditionState, token: string, depth: numb
     if (!(err instanceof OperationError && err.code === 'ABORTED')) throw err;
     cancelled = err;
   }
+  // The session may have ended while this waited for its turn: never grant to it.
+  if (!context.session.isOpen) throw new OperationError('SHUTTING_DOWN', 'the session ended');
   const grant = await acquireLock(cond.lock, null, context, token);
   if (depth > 1 && cond.lock.holder !== null) cond.lock.holder.depth = depth;
   if (cancelled !== undefined) throw cancelled;

@@ -48,6 +48,31 @@ function remember(dict: DictState, key: string, context: OpContext): void {
   }
 }
 
+/**
+ * Inside an atomic batch, before `key` (present) is deleted: records how to put it back at its
+ * place. Re-setting it would append it at the end, and the order of keys is part of the state
+ * (docs/PROTOCOL.md §7.1): the replay of the log, which never saw the rolled-back batch, keeps it.
+ */
+function rememberDeleted(dict: DictState, key: string, context: OpContext): void {
+  if (!context.atomic) return;
+  const value = dict.get(key);
+  let position = 0;
+  for (const existing of dict.keys()) {
+    if (existing === key) break;
+    position++;
+  }
+  context.undo(() => {
+    // Undo steps run newest first, so the dict is as it was right after this delete: the keys from
+    // `position` on are the ones that followed `key`. Move them behind it again.
+    const following = [...dict].slice(position);
+    dict.set(key, value);
+    for (const [k, v] of following) {
+      dict.delete(k);
+      dict.set(k, v);
+    }
+  });
+}
+
 function keyArg(args: unknown[], signature: string): string {
   return stringArg(args, 0, 'key', signature);
 }
@@ -95,8 +120,9 @@ export const dictType: ObjectType<DictState> = {
     delete(dict, args, context) {
       checkArity(args, 1, 1, 'delete(key)');
       const key = keyArg(args, 'delete(key)');
-      remember(dict, key, context);
-      if (!dict.delete(key)) return false;
+      if (!dict.has(key)) return false;
+      rememberDeleted(dict, key, context);
+      dict.delete(key);
       logDelete(dict, key);
       return true;
     },
@@ -162,7 +188,7 @@ export const dictType: ObjectType<DictState> = {
       const key = keyArg(args, signature);
       if (dict.has(key)) {
         const value = dict.get(key);
-        remember(dict, key, context);
+        rememberDeleted(dict, key, context);
         dict.delete(key);
         logDelete(dict, key);
         return value;
