@@ -28,6 +28,7 @@ import { makeRow, type ResultRow, ResultsTable, type RunResult, toRunResult } fr
 import { median } from './stats.js';
 import { SUBJECTS, type Target } from './subjects.js';
 import { contended, type Measurement, oneClient, type Workload, type WorkloadSettings } from './workloads.js';
+import { choose, progress, seconds } from './cli-args.js';
 
 const FULL: WorkloadSettings = { warmupMs: 500, durationMs: 2500 };
 const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 400 };
@@ -76,29 +77,9 @@ function parseOptions(argv: string[]): Options {
   const settings = { ...(values.quick ? QUICK : FULL) };
   if (values.duration !== undefined) settings.durationMs = seconds(values.duration, '--duration') * 1000;
   if (values.warmup !== undefined) settings.warmupMs = seconds(values.warmup, '--warmup') * 1000;
-  const only = list(values.only).map((id) => {
-    if (!WORKLOAD_IDS.includes(id as WorkloadId)) throw new Error(`unknown workload ${id}; known: ${WORKLOAD_IDS.join(', ')}`);
-    return id as WorkloadId;
-  });
-  const policies = list(values.policies).map((name) => {
-    if (!POLICIES.includes(name as Policy)) throw new Error(`unknown policy ${name}; known: ${POLICIES.join(', ')}`);
-    return name as Policy;
-  });
+  const only = choose(values.only, WORKLOAD_IDS, 'workload');
+  const policies = choose(values.policies, POLICIES, 'policy');
   return { reps, settings, json: values.json, only: only.length > 0 ? only : [...WORKLOAD_IDS], policies, redis: !values['no-redis'] };
-}
-
-function list(text: string): string[] {
-  return text.split(',').map((name) => name.trim()).filter((name) => name !== '');
-}
-
-function seconds(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${flag} takes a number of seconds, not ${text}`);
-  return value;
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 /** One server configuration: in memory, or persisting under a policy. */

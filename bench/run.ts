@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { makeRow, ResultsTable, type RunResult, toRunResult } from './results.js';
 import { type RunningSubject, type Subject, SUBJECTS, type Transport, TRANSPORTS } from './subjects.js';
 import { type Measurement, selectWorkloads, type Workload, WORKLOADS, type WorkloadSettings } from './workloads.js';
+import { choose, list, progress, seconds } from './cli-args.js';
 
 const FULL: WorkloadSettings = { warmupMs: 500, durationMs: 2500 };
 const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 300 };
@@ -77,10 +78,7 @@ function parseOptions(argv: string[]): Options {
     json: values.json,
     reps,
     only: list(values.only),
-    transports: list(values.transports).map((name) => {
-      if (!TRANSPORTS.includes(name as Transport)) throw new Error(`unknown transport ${name}; known: ${TRANSPORTS.join(', ')}`);
-      return name as Transport;
-    }),
+    transports: choose(values.transports, TRANSPORTS, 'transport'),
     subjects: list(values.subjects).map((name) => {
       const subject = SUBJECTS[name];
       if (subject === undefined) throw new Error(`unknown subject ${name}; known: ${Object.keys(SUBJECTS).join(', ')}`);
@@ -90,21 +88,6 @@ function parseOptions(argv: string[]): Options {
     cpuProf: values['cpu-prof'],
     settings,
   };
-}
-
-function list(text: string): string[] {
-  return text.split(',').map((name) => name.trim()).filter((name) => name !== '');
-}
-
-function seconds(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${flag} takes a number of seconds, not ${text}`);
-  return value;
-}
-
-/** Progress goes to stderr so that `--json` output on stdout stays machine-readable. */
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 /** Throws loudly unless the server holds exactly the count the clients had acknowledged. */

@@ -37,6 +37,7 @@ import { busyNote } from './compare.js';
 import type { ScaleReply, ScaleRequest } from './scale-worker.js';
 import { summarizeLatencies } from './stats.js';
 import { openClient, type Target } from './subjects.js';
+import { progress } from './cli-args.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SYNCMGR_CLI = join(ROOT, 'bin', 'syncmgr.js');
@@ -115,10 +116,6 @@ function parseOptions(argv: string[]): ScaleOptions {
     png: values.png,
     clientProcs: count(values['client-procs'], DRIVER_PROCESSES, '--client-procs'),
   };
-}
-
-function progress(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 class ScaleCheckError extends Error {
