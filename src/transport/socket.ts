@@ -12,6 +12,14 @@ const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 /** How long after our FIN we wait for the peer's before destroying the socket. */
 const END_GRACE_MS = 2000;
 
+/**
+ * A tick's frames leave in slices of this many rather than all at its end: with 64 requests in
+ * flight, the peer starts on the first answers while we still compute the rest, instead of the two
+ * processes taking turns. Measured with 64 in flight: 8-32 all about doubled throughput; 48 was no
+ * better than one write per tick.
+ */
+const FLUSH_AT_FRAMES = 16;
+
 export class SocketChannel extends BaseChannel implements Channel {
   readonly transport: TransportKind;
   readonly remoteAddress: string;
@@ -65,10 +73,11 @@ export class SocketChannel extends BaseChannel implements Channel {
     // After end() nothing more may be written (a write after end destroys the socket and could
     // drop what is still queued).
     if (this.socket.destroyed || this.socket.writableEnded) return;
-    // Frames sent in one tick (the answers to a pipelined batch) leave as one buffer in one write:
-    // one syscall and one allocation instead of one per frame.
+    // Frames sent in one tick (the answers to a pipelined batch) leave together in one write, one
+    // syscall and one allocation for up to FLUSH_AT_FRAMES frames instead of one per frame.
     if (this.outbox.length === 0) process.nextTick(flush, this);
     this.outbox.push(payload);
+    if (this.outbox.length >= FLUSH_AT_FRAMES) this.flush();
   }
 
   /** @internal Writes the tick's frames. */
