@@ -15,15 +15,14 @@
  *   npm run bench -- --durability --only W2 --policies always,everysec --no-redis
  *   npm run bench -- --durability --json > durability.json
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { findExecutable, freePort, killOnExit, sleep, stopChild } from './peers/proc.js';
-import { Redis } from 'ioredis';
-import { PeerUnavailable, REDIS_SERVER_PATHS } from './peers/redis.js';
+import { findExecutable, freePort, killOnExit, stopChild } from './peers/proc.js';
+import { PeerUnavailable, REDIS_SERVER_PATHS, waitReady } from './peers/redis.js';
 import { makeRow, type ResultRow, ResultsTable, type RunResult, toRunResult } from './results.js';
 import { median } from './stats.js';
 import { SUBJECTS, type Target } from './subjects.js';
@@ -129,7 +128,7 @@ async function startRedis(policy: Policy): Promise<Config> {
   const undoKill = killOnExit(child);
   const target: Target = { subject: 'redis', transport: 'tcp', url: `redis://:${password}@127.0.0.1:${port}` };
   try {
-    await waitForRedis(child, target);
+    await waitReady(child, target, []);
   } catch (err) {
     child.kill('SIGKILL');
     undoKill();
@@ -148,25 +147,6 @@ async function startRedis(policy: Policy): Promise<Config> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function waitForRedis(child: ChildProcess, target: Target): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server exited before it was ready (${child.signalCode ?? child.exitCode})`);
-    const probe = new Redis(target.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      if ((await probe.ping()) === 'PONG') return;
-    } catch {
-      // not listening yet
-    } finally {
-      probe.disconnect();
-    }
-    await sleep(25);
-  }
-  throw new Error('redis-server did not answer within 10 s');
 }
 
 class CountCheckError extends Error {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, connectionString, parseConnectionString, VERSION } from 'syncmgr';
+import { stopChild } from './peers/proc.js';
 import { redisSubject } from './peers/redis.js';
 
 export type Transport = 'tcp' | 'unix' | 'ws';
@@ -220,18 +221,5 @@ function forwardStderr(child: ChildProcess, stopping: () => boolean): void {
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (stopping() && /SIGTERM: shutting down$/.test(line)) return;
     process.stderr.write(`[server] ${line}\n`);
-  });
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
-function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
   });
 }

@@ -151,7 +151,7 @@ export const redisSubject: Subject & { start(): Promise<RunningRedis> } = {
 };
 
 /** Resolves once redis-server answers PING; rejects if it exits or stays silent too long. */
-async function waitReady(child: ChildProcess, target: Target, log: string[]): Promise<void> {
+export async function waitReady(child: ChildProcess, target: Target, log: string[]): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
