@@ -1,4 +1,5 @@
 /** Small argument helpers shared by the bench's modes (run, compare, durability, scale). */
+import type { WorkloadSettings } from './workloads.js';
 
 /** `a, b,c` → ['a', 'b', 'c']. */
 export function list(text: string): string[] {
@@ -23,4 +24,32 @@ export function choose<T extends string>(text: string, known: readonly T[], what
 /** Progress goes to stderr so that `--json` output on stdout stays machine-readable. */
 export function progress(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** Per-run timing of a full run; each mode has its own `--quick` timing. */
+export const FULL_RUN: WorkloadSettings = { warmupMs: 500, durationMs: 2500 };
+
+/** The parseArgs options every mode takes, to spread into its own. */
+export function commonOptions(defaultReps: number) {
+  return {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    reps: { type: 'string', default: String(defaultReps) },
+    only: { type: 'string', default: '' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+  } as const;
+}
+
+/** Repetitions and per-run timing from the common options. */
+export function runSettings(
+  values: { quick: boolean; reps: string; duration?: string; warmup?: string },
+  quick: WorkloadSettings,
+): { reps: number; settings: WorkloadSettings } {
+  const reps = Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps takes a positive whole number, not ${values.reps}`);
+  const settings = { ...(values.quick ? quick : FULL_RUN) };
+  if (values.duration !== undefined) settings.durationMs = seconds(values.duration, '--duration') * 1000;
+  if (values.warmup !== undefined) settings.warmupMs = seconds(values.warmup, '--warmup') * 1000;
+  return { reps, settings };
 }

@@ -27,9 +27,8 @@ import { makeRow, type ResultRow, ResultsTable, type RunResult, toRunResult } fr
 import { median } from './stats.js';
 import { SUBJECTS, type Target } from './subjects.js';
 import { contended, type Measurement, oneClient, type Workload, type WorkloadSettings } from './workloads.js';
-import { choose, progress, seconds } from './cli-args.js';
+import { choose, commonOptions, progress, runSettings } from './cli-args.js';
 
-const FULL: WorkloadSettings = { warmupMs: 500, durationMs: 2500 };
 const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 400 };
 
 type WorkloadId = 'W2' | 'W3';
@@ -60,22 +59,13 @@ function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
-      quick: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      reps: { type: 'string', default: '3' },
-      only: { type: 'string', default: '' },
+      ...commonOptions(3),
       policies: { type: 'string', default: POLICIES.join(',') },
       'no-redis': { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
     },
     strict: true,
   });
-  const reps = Number(values.reps);
-  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps takes a positive whole number, not ${values.reps}`);
-  const settings = { ...(values.quick ? QUICK : FULL) };
-  if (values.duration !== undefined) settings.durationMs = seconds(values.duration, '--duration') * 1000;
-  if (values.warmup !== undefined) settings.warmupMs = seconds(values.warmup, '--warmup') * 1000;
+  const { reps, settings } = runSettings(values, QUICK);
   const only = choose(values.only, WORKLOAD_IDS, 'workload');
   const policies = choose(values.policies, POLICIES, 'policy');
   return { reps, settings, json: values.json, only: only.length > 0 ? only : [...WORKLOAD_IDS], policies, redis: !values['no-redis'] };

@@ -25,9 +25,8 @@ import { parseArgs } from 'node:util';
 import { makeRow, ResultsTable, type RunResult, toRunResult } from './results.js';
 import { type RunningSubject, type Subject, SUBJECTS, type Transport, TRANSPORTS } from './subjects.js';
 import { type Measurement, selectWorkloads, type Workload, WORKLOADS, type WorkloadSettings } from './workloads.js';
-import { choose, list, progress, seconds } from './cli-args.js';
+import { choose, commonOptions, list, progress, runSettings } from './cli-args.js';
 
-const FULL: WorkloadSettings = { warmupMs: 500, durationMs: 2500 };
 const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 300 };
 
 /** A run whose count does not match: the one result the bench must never print as a number. */
@@ -55,24 +54,15 @@ function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
-      quick: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      reps: { type: 'string', default: '1' },
-      only: { type: 'string', default: '' },
+      ...commonOptions(1),
       transports: { type: 'string', default: '' },
       subjects: { type: 'string', default: 'syncmgr' },
       list: { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
     },
     strict: true,
   });
-  const reps = Number(values.reps);
-  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps takes a positive whole number, not ${values.reps}`);
-  const settings = { ...(values.quick ? QUICK : FULL) };
-  if (values.duration !== undefined) settings.durationMs = seconds(values.duration, '--duration') * 1000;
-  if (values.warmup !== undefined) settings.warmupMs = seconds(values.warmup, '--warmup') * 1000;
+  const { reps, settings } = runSettings(values, QUICK);
   return {
     quick: values.quick,
     json: values.json,
