@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, connectionString, parseConnectionString, VERSION } from 'syncmgr';
 import { lineChart } from './png.js';
-import { killOnExit, mib, openFileLimits, rssBytes, sleep, stopChild, withOpenFileLimit } from './peers/proc.js';
+import { anonRssBytes, killOnExit, mib, openFileLimits, rssBytes, sleep, stopChild, withOpenFileLimit } from './peers/proc.js';
 import { openRedis, PeerUnavailable, type RunningRedis, redisSubject } from './peers/redis.js';
 import { busyNote } from './compare.js';
 import type { ScaleReply, ScaleRequest } from './scale-worker.js';
@@ -177,6 +177,8 @@ interface MemoryRow {
   keys: number;
   rssEmpty: number;
   rssLoaded: number;
+  /** Of rssLoaded, the anonymous part (without the program's file-backed pages). */
+  anonLoaded: number;
   loadSeconds: number;
   /** Redis's own count of the bytes it allocated for data (INFO memory used_memory), if any. */
   usedMemory?: number;
@@ -218,7 +220,7 @@ async function memorySyncmgr(keys: number): Promise<MemoryRow> {
       const probe = Math.floor(keys / 2);
       check((await dict.get(keyName(probe))) === probe, `the syncmgr dict's ${keyName(probe)} is not ${probe}`);
       await sleep(SETTLE_MS);
-      return { subject: 'syncmgr', layout: "one dict ('bench'), setMany", keys, rssEmpty, rssLoaded: rssBytes(server.pid), loadSeconds };
+      return { subject: 'syncmgr', layout: "one dict ('bench'), setMany", keys, rssEmpty, rssLoaded: rssBytes(server.pid), anonLoaded: anonRssBytes(server.pid), loadSeconds };
     } finally {
       await client.close();
     }
@@ -253,6 +255,7 @@ async function memoryRedis(keys: number, layout: 'hash' | 'strings'): Promise<Me
         keys,
         rssEmpty,
         rssLoaded: rssBytes(running.pid),
+        anonLoaded: anonRssBytes(running.pid),
         loadSeconds,
         ...(Number.isFinite(usedMemory) && { usedMemory }),
       };
@@ -468,19 +471,21 @@ function renderMemory(rows: MemoryRow[]): string {
     integer.format(row.keys),
     mib(row.rssEmpty),
     mib(row.rssLoaded),
+    mib(row.anonLoaded),
     mib(row.rssLoaded - row.rssEmpty),
     integer.format((row.rssLoaded - row.rssEmpty) / row.keys),
     row.usedMemory === undefined ? '-' : mib(row.usedMemory),
     `${oneDecimal.format(row.loadSeconds)} s`,
   ]);
-  const lines = [table(['server', 'data', 'keys', 'RSS empty', 'RSS loaded', 'delta', 'B/key', 'used_memory', 'load'], body, new Set([2, 3, 4, 5, 6, 7, 8]))];
+  const lines = [table(['server', 'data', 'keys', 'RSS empty', 'RSS loaded', 'of it anon', 'delta', 'B/key', 'used_memory', 'load'], body, new Set([2, 3, 4, 5, 6, 7, 8, 9]))];
   const mine = rows.find((row) => row.subject === 'syncmgr');
   for (const theirs of rows.filter((row) => row.subject === 'redis')) {
     if (mine === undefined) break;
     const total = mine.rssLoaded / theirs.rssLoaded;
     const delta = (mine.rssLoaded - mine.rssEmpty) / (theirs.rssLoaded - theirs.rssEmpty);
+    const anon = mine.anonLoaded / theirs.anonLoaded;
     lines.push(
-      `syncmgr / redis (${theirs.layout}): loaded RSS ${total.toFixed(2)}x, data alone (delta) ${delta.toFixed(2)}x` +
+      `syncmgr / redis (${theirs.layout}): loaded RSS ${total.toFixed(2)}x, anonymous RSS ${anon.toFixed(2)}x, data alone (delta) ${delta.toFixed(2)}x` +
         (theirs.layout.startsWith('one hash') ? `  [target <= 2.0x: ${total <= 2 ? 'met' : 'NOT met'}]` : ''),
     );
   }

@@ -63,9 +63,21 @@ export function killOnExit(child: ChildProcess): () => void {
 
 /** Resident set size of process `pid` in bytes (VmRSS in /proc/PID/status). */
 export function rssBytes(pid: number): number {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/**
+ * The anonymous part of a process's RSS (RssAnon): its heap and other private memory, without the
+ * pages of its executable and libraries (RssFile), which every process of that program shares.
+ */
+export function anonRssBytes(pid: number): number {
+  return statusBytes(pid, 'RssAnon');
+}
+
+function statusBytes(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (match === null) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
+  if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) * 1024;
 }
 
