@@ -28,7 +28,7 @@ export interface Channel {
   setFrameErrorHandler(handler: (err: FrameError) => void): void;
   /** Registers a listener for the end of the channel; `err` is set when it ended on an error. */
   onClose(listener: (err?: Error) => void): void;
-  /** Frames and sends one payload. Writes made in one tick leave in one syscall. */
+  /** Frames and sends one payload. A socket channel writes a tick's frames together, 16 per syscall. */
   send(payload: Buffer | string): void;
   pauseReading(reason: PauseReason): void;
   resumeReading(reason: PauseReason): void;
