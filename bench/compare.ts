@@ -23,7 +23,6 @@
  *   npm run bench -- --compare --only W1,W4 --peers syncmgr,redis
  *   npm run bench -- --compare --json > compare.json
  */
-import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './peers/proc.js';
 import { type RunningRedis, PeerUnavailable, redisPipelineWorkload, redisSubject } from './peers/redis.js';
@@ -33,6 +32,7 @@ import { median } from './stats.js';
 import { type RunningSubject, SUBJECTS, type Target } from './subjects.js';
 import { contended, type Measurement, oneClient, type Workload, type WorkloadSettings } from './workloads.js';
 import { choose, commonOptions, progress, runSettings } from './cli-args.js';
+import { currentLoad, loadAtStartLine, machineInfo } from './machine.js';
 
 const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 400 };
 
@@ -277,23 +277,12 @@ function renderCpu(rows: Array<{ row: ResultRow; userUs: number; systemUs: numbe
   return [format(cells[0]!), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.slice(1).map(format)].join('\n');
 }
 
-/**
- * The bench's own processes keep the 1-minute load near 2 while they run; well above that, other
- * work shares the machine and the ratios move with it.
- */
-export function busyNote(load: number, cores: number): string {
-  return load > cores + 1 ? ' (BUSY: other processes share this machine; treat the figures as noisy and re-run when it is idle)' : '';
-}
 
 /** Runs the comparison; resolves with the exit status. */
 export async function runCompare(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  const cpuList = cpus();
   const meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpu: `${cpuList[0]?.model.trim() ?? 'unknown'} x ${cpuList.length}`,
+    ...machineInfo(),
     warmupMs: options.settings.warmupMs,
     durationMs: options.settings.durationMs,
     reps: options.reps,
@@ -306,8 +295,7 @@ export async function runCompare(argv: string[]): Promise<number> {
     `comparison: ${options.reps} interleaved reps of ${options.only.join(', ')}; ${meta.warmupMs} ms warm-up + ${meta.durationMs} ms measured per run`,
   );
 
-  const loadAtStart = loadavg()[0]!;
-  describe(`load average (1 min) at start: ${loadAtStart.toFixed(2)} on ${cpuList.length} CPUs${busyNote(loadAtStart, cpuList.length)}`);
+  describe(loadAtStartLine());
   const started: Started[] = [];
   const runs = new Map<Case, RunResult[]>();
   /** Server CPU seconds per operation, per run (user, system). */
@@ -397,7 +385,7 @@ export async function runCompare(argv: string[]): Promise<number> {
     console.log('  client processes, one request in flight each). Redis pipeline latencies are per pipeline of 100.');
     for (const note of meta.skipped) console.log(`  SKIPPED: ${note}`);
   }
-  const loadAtEnd = loadavg()[0]!;
+  const loadAtEnd = currentLoad();
   // (The bench's own 4-process runs raise it: only the figure at the start says much.)
   describe(`load average (1 min) at end: ${loadAtEnd.toFixed(2)}`);
   if (failure !== undefined) {

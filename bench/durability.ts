@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findExecutable, freePort, killOnExit, stopChild } from './peers/proc.js';
@@ -28,6 +28,7 @@ import { median } from './stats.js';
 import { SUBJECTS, type Target } from './subjects.js';
 import { contended, type Measurement, oneClient, type Workload, type WorkloadSettings } from './workloads.js';
 import { choose, commonOptions, progress, runSettings } from './cli-args.js';
+import { machineInfo } from './machine.js';
 
 const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 400 };
 
@@ -180,11 +181,8 @@ function renderRatios(ratios: DurabilityRatio[]): string {
 /** Runs the durability figures; resolves with the exit status. */
 export async function runDurability(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  const cpuList = cpus();
   const meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: `${cpuList[0]?.model.trim() ?? 'unknown'} x ${cpuList.length}`,
+    ...machineInfo(),
     dataOn: tmpdir(),
     warmupMs: options.settings.warmupMs,
     durationMs: options.settings.durationMs,

@@ -18,7 +18,6 @@
  *
  * Exits with status 1, after printing what did run, if any run's count is not exact.
  */
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,6 +25,7 @@ import { makeRow, ResultsTable, type RunResult, toRunResult } from './results.js
 import { type RunningSubject, type Subject, SUBJECTS, type Transport, TRANSPORTS } from './subjects.js';
 import { type Measurement, selectWorkloads, type Workload, WORKLOADS, type WorkloadSettings } from './workloads.js';
 import { choose, commonOptions, list, progress, runSettings } from './cli-args.js';
+import { machineInfo } from './machine.js';
 
 const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 300 };
 
@@ -149,12 +149,8 @@ async function main(): Promise<number> {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const cpuProfileDir = options.cpuProf ? join(root, '.bench-tmp') : undefined;
 
-  const cpuList = cpus();
   const meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpu: `${cpuList[0]?.model.trim() ?? 'unknown'} x ${cpuList.length}`,
+    ...machineInfo(),
     servers: [] as string[],
     mode: options.quick ? 'quick' : 'full',
     warmupMs: options.settings.warmupMs,

@@ -24,7 +24,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,11 +32,11 @@ import { connect, connectionString, parseConnectionString, VERSION } from 'syncm
 import { lineChart } from './png.js';
 import { anonRssBytes, killOnExit, mib, openFileLimits, rssBytes, sleep, stopChild, withOpenFileLimit } from './peers/proc.js';
 import { openRedis, PeerUnavailable, type RunningRedis, redisSubject } from './peers/redis.js';
-import { busyNote } from './compare.js';
 import type { ScaleReply, ScaleRequest } from './scale-worker.js';
 import { summarizeLatencies } from './stats.js';
 import { openClient, type Target } from './subjects.js';
 import { progress } from './cli-args.js';
+import { currentLoad, loadAtStartLine, machineInfo } from './machine.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SYNCMGR_CLI = join(ROOT, 'bin', 'syncmgr.js');
@@ -528,11 +527,11 @@ function renderClients(points: ClientsPoint[]): string {
 
 export async function runScale(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  const cpuList = cpus();
+  const machine = machineInfo();
   const describe = options.json ? progress : (line: string) => console.log(line);
-  describe(`node ${process.version}, ${process.platform} ${process.arch}, ${cpuList[0]?.model.trim() ?? 'unknown'} x ${cpuList.length}; syncmgr ${VERSION}`);
+  describe(`node ${machine.node}, ${machine.platform}, ${machine.cpu}; syncmgr ${VERSION}`);
   describe(`scale: ${options.parts.join(', ')}; ${integer.format(options.keys)} keys, ${integer.format(options.connections)} connections, clients ${CLIENT_COUNTS.join('/')}`);
-  describe(`load average (1 min) at start: ${loadavg()[0]!.toFixed(2)} on ${cpuList.length} CPUs${busyNote(loadavg()[0]!, cpuList.length)}`);
+  describe(loadAtStartLine());
   const notes: string[] = [];
   const results: { memory?: MemoryRow[]; connections?: ConnectionsRow; clients?: ClientsPoint[]; png?: string } = {};
   let failure: unknown;
@@ -579,7 +578,7 @@ export async function runScale(argv: string[]): Promise<number> {
   } catch (err) {
     failure = err;
   }
-  describe(`load average (1 min) at end: ${loadavg()[0]!.toFixed(2)}`);
+  describe(`load average (1 min) at end: ${currentLoad().toFixed(2)}`);
   if (options.json) console.log(JSON.stringify({ results, notes, ...(failure !== undefined && { error: String(failure) }) }, null, 2));
   else for (const note of notes) console.log(`  SKIPPED: ${note}`);
   if (failure !== undefined) {

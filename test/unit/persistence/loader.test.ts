@@ -42,6 +42,19 @@ async function load(dir: string) {
   return { registry, report, state: <T>(name: string) => registry.peek(name)?.state as T };
 }
 
+
+/**
+ * Flips one bit inside the payload of the segment's second record (damage in the middle); returns
+ * the damaged bytes and that record's offset.
+ */
+function flipByteInSecondRecord(path: string): { bytes: Buffer; second: number } {
+  const bytes = readFileSync(path);
+  const second = 8 + bytes.readUInt32BE(0);
+  bytes[second + 12] ^= 0x20;
+  writeFileSync(path, bytes);
+  return { bytes, second };
+}
+
 describe('loadDataDir', () => {
   it('starts an empty directory from nothing, and creates a missing one', async () => {
     const dir = join(tempDir(), 'fresh');
@@ -97,10 +110,7 @@ describe('loadDataDir', () => {
   it('refuses a flipped byte in the middle, naming the file and the offset', async () => {
     const dir = tempDir();
     const path = writeSegment(dir, 1, SAMPLE);
-    const bytes = readFileSync(path);
-    const second = 8 + bytes.readUInt32BE(0);
-    bytes[second + 12] ^= 0x20;
-    writeFileSync(path, bytes);
+    const { bytes, second } = flipByteInSecondRecord(path);
     const { report } = await load(dir);
     expect(report.fatal?.file).toBe(path);
     expect(report.fatal?.offset).toBe(second);
@@ -196,10 +206,7 @@ describe('checkDataDir --repair', () => {
   it('truncates at a flipped byte, keeps what it cut off, and leaves a loadable directory', async () => {
     const dir = tempDir();
     const path = writeSegment(dir, 1, SAMPLE);
-    const bytes = readFileSync(path);
-    const second = 8 + bytes.readUInt32BE(0);
-    bytes[second + 12] ^= 0x20;
-    writeFileSync(path, bytes);
+    const { bytes, second } = flipByteInSecondRecord(path);
     writeSegment(dir, 2, [[['dset', 'd', 'x', 1]]]);
     expect((await checkDataDir(dir, false)).repaired).toEqual([]);
     const result = await checkDataDir(dir, true);
