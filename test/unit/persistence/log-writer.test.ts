@@ -5,13 +5,82 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type FsyncPolicy, LogWriter, WRITE_DELAY_MS, type WriterIO } from '../../../src/persistence/log-writer.js';
 import { RecordDecoder } from '../../../src/persistence/record.js';
+import type { BackgroundSync, BackgroundSyncEvents } from '../../../src/persistence/sync-thread.js';
+
+/**
+ * The sync thread as its contract has it: a sync starts when something is requested and none
+ * runs, or the moment one ends if more was requested meanwhile; it covers all requested by then.
+ */
+class FakeBackgroundSync implements BackgroundSync {
+  private wanted = 0;
+  private synced = 0;
+  private running = false;
+  private ended = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private fd: number,
+    private readonly io: FakeIO,
+    private readonly events: BackgroundSyncEvents,
+  ) {}
+
+  request(mark: number): void {
+    this.wanted = Math.max(this.wanted, mark);
+    this.startIfOwed();
+  }
+
+  idle(): Promise<void> {
+    if (this.ended || (!this.running && this.synced >= this.wanted)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  retarget(fd: number): void {
+    expect(this.running || this.synced < this.wanted).toBe(false);
+    this.fd = fd;
+  }
+
+  stop(): Promise<void> {
+    this.ended = true;
+    this.io.calls.push(`stop sync thread`);
+    return Promise.resolve();
+  }
+
+  private startIfOwed(): void {
+    if (this.running || this.ended || this.synced >= this.wanted) return;
+    this.running = true;
+    const mark = this.wanted;
+    this.io.queueSync(`sync ${this.fd} (thread, up to ${mark})`, (err) => {
+      this.running = false;
+      if (this.ended) return;
+      if (err !== null) {
+        this.ended = true;
+        this.events.onError(err);
+      } else {
+        this.synced = mark;
+        this.events.onSynced(mark);
+        this.startIfOwed();
+      }
+      if (!this.running) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    });
+  }
+}
 
 /** Records every call; syncs (and async writes) complete only when the test says so. */
 class FakeIO implements WriterIO {
   readonly calls: string[] = [];
   readonly files = new Map<number, Buffer>();
-  private readonly syncs: Array<{ fd: number; done: (err: Error | null) => void }> = [];
+  private readonly syncs: Array<(err: Error | null) => void> = [];
   failWrites = false;
+
+  startBackgroundSync(fd: number, events: BackgroundSyncEvents): BackgroundSync {
+    return new FakeBackgroundSync(fd, this, events);
+  }
+
+  /** Logs `call` and holds `done` until {@link finishSync}. */
+  queueSync(call: string, done: (err: Error | null) => void): void {
+    this.calls.push(call);
+    this.syncs.push(done);
+  }
 
   writeSync(fd: number, buffer: Buffer, offset: number, length: number, position: number): number {
     if (this.failWrites) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
@@ -28,8 +97,7 @@ class FakeIO implements WriterIO {
   }
 
   fdatasync(fd: number, done: (err: Error | null) => void): void {
-    this.calls.push(`sync ${fd}`);
-    this.syncs.push({ fd, done });
+    this.queueSync(`sync ${fd}`, done);
   }
 
   close(fd: number, done: (err: Error | null) => void): void {
@@ -45,9 +113,9 @@ class FakeIO implements WriterIO {
 
   /** Completes the oldest pending sync. */
   finishSync(err: Error | null = null): void {
-    const sync = this.syncs.shift();
-    if (sync === undefined) throw new Error('no sync is pending');
-    sync.done(err);
+    const done = this.syncs.shift();
+    if (done === undefined) throw new Error('no sync is pending');
+    done(err);
   }
 
   get pendingSyncs(): number {
@@ -126,7 +194,7 @@ describe('LogWriter', () => {
       log.append('[1]');
       expect(log.whenDurable(() => sent.push('a'))).toBe(true);
       await ticks();
-      expect(io.calls).toEqual(['write 10 [1]', 'sync 10']);
+      expect(io.calls).toEqual(['write 10 [1]', 'sync 10 (thread, up to 1)']);
       expect(sent).toEqual([]);
       io.finishSync();
       await ticks();
@@ -149,12 +217,12 @@ describe('LogWriter', () => {
       log.append('[4]');
       log.whenDurable(() => sent.push('third'));
       await ticks();
-      expect(io.calls).toEqual(['write 10 [1]', 'sync 10', 'write 10 [2]', 'write 10 [3],[4]']);
+      expect(io.calls).toEqual(['write 10 [1]', 'sync 10 (thread, up to 1)', 'write 10 [2]', 'write 10 [3],[4]']);
       expect(io.pendingSyncs).toBe(1);
       io.finishSync();
       await ticks();
       expect(sent).toEqual(['first']);
-      expect(io.calls.slice(4)).toEqual(['sync 10']); // ONE sync for the three records
+      expect(io.calls.slice(4)).toEqual(['sync 10 (thread, up to 4)']); // ONE sync for the three records
       io.finishSync();
       await ticks();
       expect(sent).toEqual(['first', 'second', 'third']);
@@ -167,18 +235,18 @@ describe('LogWriter', () => {
       log.append('[1]');
       await ticks();
       // The zeros go out before the sync, which then commits the file's size once.
-      expect(io.calls).toEqual(['write 10 [1]', 'write 10 64 zeros', 'sync 10']);
+      expect(io.calls).toEqual(['write 10 [1]', 'write 10 64 zeros', 'sync 10 (thread, up to 1)']);
       io.finishSync();
       await ticks();
       log.append('[2]'); // fits: written over the zeros, no new ones
       await ticks();
-      expect(io.calls.slice(3)).toEqual(['write 10 [2]', 'sync 10']);
+      expect(io.calls.slice(3)).toEqual(['write 10 [2]', 'sync 10 (thread, up to 2)']);
       io.finishSync();
       const closed = log.close();
       await ticks();
       io.finishSync();
       await closed;
-      expect(io.calls.slice(5)).toEqual(['truncate 10 22', 'sync 10', 'close 10']);
+      expect(io.calls.slice(5)).toEqual(['stop sync thread', 'truncate 10 22', 'sync 10', 'close 10']);
       expect(io.files.get(10)!.length).toBe(22);
     });
 
@@ -196,7 +264,37 @@ describe('LogWriter', () => {
       expect(errors.map((err) => err.message)).toEqual(['EIO: i/o error']);
       log.append('[2]'); // ignored from now on
       await ticks();
-      expect(io.calls).toEqual(['write 10 [1]', 'sync 10']);
+      expect(io.calls).toEqual(['write 10 [1]', 'sync 10 (thread, up to 1)', 'stop sync thread']);
+    });
+
+    it('moves the sync thread to a new segment only once the old one is synced and closed', async () => {
+      const io = new FakeIO();
+      const log = writer('always', io);
+      const sent: string[] = [];
+      log.append('[1]');
+      log.whenDurable(() => sent.push('a'));
+      await ticks();
+      log.append('[2]');
+      log.whenDurable(() => sent.push('b'));
+      log.switchTo({ seq: 2, fd: 20, size: 0 });
+      log.append('[3]');
+      log.whenDurable(() => sent.push('c'));
+      await ticks();
+      // [2] goes to the old segment, whose closing waits for the thread's running sync.
+      expect(io.calls).toEqual(['write 10 [1]', 'sync 10 (thread, up to 1)', 'write 10 [2]']);
+      io.finishSync();
+      await ticks();
+      expect(sent).toEqual(['a']);
+      expect(io.calls.slice(3)).toEqual(['sync 10']); // the seal's own sync, then close
+      io.finishSync();
+      await ticks();
+      expect(io.calls.slice(4)).toEqual(['close 10', 'write 20 [3]', 'sync 20 (thread, up to 3)']);
+      expect(sent).toEqual(['a', 'b']);
+      io.finishSync();
+      await ticks();
+      expect(sent).toEqual(['a', 'b', 'c']);
+      expect(log.counts).toEqual({ appended: 3, written: 3, durable: 3 });
+      await Promise.all([log.close(), ticks().then(() => io.finishSync())]);
     });
   });
 
