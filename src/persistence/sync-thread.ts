@@ -8,7 +8,7 @@
  * by then, and tells the loop afterwards; the loop only writes (to the page cache: a few µs, not
  * held up by a running fdatasync, ~5 µs p50 measured) and answers.
  *
- * The loop and the thread share four 64-bit slots: the file descriptor to sync, the highest record
+ * The loop and the thread share three 64-bit slots: the file descriptor to sync, the highest record
  * sequence number written to it (the thread syncs whenever that is past what it last synced), and a
  * stop flag. The file descriptor changes only while the thread is idle ({@link BackgroundSync.retarget}),
  * so every number the thread reports belongs to the file it synced.
