@@ -102,6 +102,23 @@ export class AbortError extends SyncmgrError {
   }
 }
 
+/**
+ * A request is larger than the server accepts (its `maxFrameBytes`, `serve --max-frame`). The
+ * client refuses it before sending, so the connection and the other calls on it carry on; a server
+ * sent such a frame would close the connection (the same code, PROTOCOL.md §8).
+ */
+export class FrameTooLargeError extends SyncmgrError {
+  constructor(
+    message: string,
+    /** Size of the refused request, in bytes. */
+    readonly bytes: number,
+    /** The most the server accepts in one frame. */
+    readonly maxBytes: number,
+  ) {
+    super('FRAME_TOO_LARGE', message);
+  }
+}
+
 /** Options or a connection string are unusable (no authkey, bad URL...). */
 export class ConfigurationError extends SyncmgrError {
   constructor(message: string, options?: ErrorOptions) {

@@ -30,6 +30,7 @@ export {
   TimeoutError,
   AbortError,
   ConfigurationError,
+  FrameTooLargeError,
   RemoteError,
   PersistenceError,
 } from './errors.js';

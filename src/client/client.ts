@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import {
   AbortError,
   ConnectionClosedError,
+  FrameTooLargeError,
   fromWire,
   SyncmgrError,
   TimeoutError,
@@ -274,6 +275,8 @@ export class Client extends EventEmitter {
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     const id = this.nextId++;
     const text = encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
+    const tooLarge = this.oversized(text, message.op);
+    if (tooLarge !== undefined) return Promise.reject(tooLarge);
     return new Promise((resolve, reject) => {
       const entry: Pending = { resolve, reject, timer: undefined, signal, onAbort: undefined };
       // A blocking request carries its timeout to the server, which answers TIMEOUT itself.
@@ -295,6 +298,24 @@ export class Client extends EventEmitter {
       this.pending.set(id, entry);
       this.channel.send(text);
     });
+  }
+
+  /**
+   * An error if `text` is over the server's frame limit (known from hello), which would make the
+   * server close the connection. Measured in bytes only when its length could be over: UTF-8
+   * takes at most 3 bytes per UTF-16 unit.
+   */
+  private oversized(text: string, op: string): FrameTooLargeError | undefined {
+    const max = this.info?.maxFrameBytes;
+    if (max === undefined || text.length * 3 <= max) return undefined;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes <= max) return undefined;
+    return new FrameTooLargeError(
+      `the ${op} request is ${bytes} bytes, over the ${max} bytes the server accepts in one frame (its --max-frame): ` +
+        `send less in one request, or start the server with --max-frame ${bytes} or more`,
+      bytes,
+      max,
+    );
   }
 
   /** Asks the server to stop a wait. */

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { type Client, connect } from '../../src/client/client.js';
 import type { DictProxy } from '../../src/client/proxies/dict.js';
-import { AbortError, ConnectionClosedError, RemoteError, SyncmgrError, TimeoutError } from '../../src/errors.js';
+import { AbortError, ConnectionClosedError, FrameTooLargeError, RemoteError, SyncmgrError, TimeoutError } from '../../src/errors.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/constants.js';
 import type { EventMessage } from '../../src/protocol/message.js';
 import { type Endpoint, formatEndpoint } from '../../src/transport/address.js';
@@ -272,6 +272,28 @@ export function clientSuite(transport: Transport): void {
         const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [[i, (s.reason as SyncmgrError).code]] : []));
         expect(failed).toEqual([[32, 'WRONG_TYPE']]);
         expect(await d.getMany(['n0', 'n1', 'n2', 'n3'])).toEqual([16, 16, 16, 16]);
+      });
+    });
+
+    describe('frame limit', () => {
+      it("refuses a request over the server's maxFrameBytes before sending it, and the connection carries on", async () => {
+        const small = await startServer({ maxFrameBytes: 4096 });
+        const c = await connectTo(small[transport]);
+        const d = c.dict<string>(fresh());
+        const before = d.set('kept', 'before'); // in flight while the large one is refused
+        // 3,000 UTF-16 units, 6,000 bytes of UTF-8: over 4,096 (the server would close on it).
+        const error = await rejectionOf(d.set('large', 'é'.repeat(3000)));
+        expect(error).toBeInstanceOf(FrameTooLargeError);
+        expect(error.code).toBe('FRAME_TOO_LARGE');
+        expect(error.message).toMatch(/the set request is \d+ bytes, over the 4096 bytes .* --max-frame \d+ or more/);
+        await before;
+        expect(c.status).toBe('ready');
+        expect(await d.get('kept')).toBe('before');
+        expect(await d.has('large')).toBe(false);
+        // Over the limit at 3 bytes per unit but not in real bytes: sent, and stored.
+        const near = 'é'.repeat(1900);
+        await d.set('near', near);
+        expect(await d.get('near')).toBe(near);
       });
     });
 

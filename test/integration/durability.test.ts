@@ -277,4 +277,25 @@ describe('dump --out and restore', () => {
     await stop(restarted);
     await stop(source);
   });
+
+  it('refuses a dump larger than the target takes in one frame, naming the --max-frame that would, and restores with it', async () => {
+    const source = await serve(0, []);
+    const connected = await client(source.port);
+    await connected.dict('big').update(Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`key-${i}`, 'x'.repeat(40)])));
+    const file = join(tempDir(), 'big.json');
+    expect((await run(['dump', '--out', file, '--port', String(source.port)], ENV)).code).toBe(0);
+
+    const small = await serve(0, ['--max-frame', '4096']);
+    const refused = await run(['restore', file, '--port', String(small.port)], ENV);
+    expect(refused.code).toBe(1);
+    const advice = /over the 4096 bytes the server accepts in one frame: restart it with --max-frame (\d+) or more for the restore \(nothing was restored\) \[FRAME_TOO_LARGE\]/.exec(refused.stderr);
+    // (Had the client sent it, the server would have closed the connection: CONNECTION_CLOSED.)
+    expect(advice, refused.stderr).not.toBeNull();
+
+    const roomy = await serve(0, ['--max-frame', advice![1]!]);
+    const restored = await run(['restore', file, '--port', String(roomy.port)], ENV);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(await (await client(roomy.port)).dict('big').size()).toBe(200);
+    await Promise.all([stop(source), stop(small), stop(roomy)]);
+  });
 });

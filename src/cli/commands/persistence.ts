@@ -6,7 +6,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { connect } from '../../client/client.js';
-import { ConfigurationError, SyncmgrError } from '../../errors.js';
+import { ConfigurationError, FrameTooLargeError } from '../../errors.js';
 import { checkDataDir } from '../../persistence/check.js';
 import type { Dump } from '../../persistence/dump.js';
 import type { DataDirReport } from '../../persistence/loader.js';
@@ -68,8 +68,13 @@ export function registerPersistenceCommands(program: Command, stdout: (line: str
         const restored = await client.restore(dump);
         stdout(`restored ${count.format(restored)} objects from ${file}`);
       } catch (err) {
-        if (err instanceof SyncmgrError && err.code === 'FRAME_TOO_LARGE') {
-          throw new SyncmgrError(err.code, `${err.message} (the dump is larger than the server's --max-frame: raise it for the restore)`);
+        if (err instanceof FrameTooLargeError) {
+          throw new FrameTooLargeError(
+            `${file} is ${err.bytes} bytes as a request, over the ${err.maxBytes} bytes the server accepts in one frame: ` +
+              `restart it with --max-frame ${err.bytes} or more for the restore (nothing was restored)`,
+            err.bytes,
+            err.maxBytes,
+          );
         }
         throw err;
       } finally {
