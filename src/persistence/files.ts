@@ -4,7 +4,7 @@
  *
  *   LOCK                       the running server's pid (lock-file.ts)
  *   snapshot-0000000007.snap   state as of the start of log segment 7
- *   log-0000000007.aof         changes since that snapshot, one record per request or batch
+ *   log-0000000007.aof         changes since that snapshot, in records of whole requests
  *   log-0000000008.aof         ... the next segment, started by a compaction
  *   *.tmp                      a snapshot being written (left behind only by a crash: removed)
  *

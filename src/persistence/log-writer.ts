@@ -70,10 +70,16 @@ interface OpenSegment extends SegmentFile {
   syncedSeq: number;
 }
 
+/**
+ * A record's payload, or a record still open to more changes (persistence/effect-batch.ts): it is
+ * sealed when the writer takes it for its write, and nothing is added after.
+ */
+export type Payload = string | { seal(): string };
+
 /** A segment being finished after a switch: its last records, then fdatasync, then close. */
 interface Seal {
   readonly segment: OpenSegment;
-  readonly payloads: string[];
+  readonly payloads: Payload[];
   readonly endSeq: number;
 }
 
@@ -100,7 +106,7 @@ export class LogWriter {
   private readonly io: WriterIO;
   private readonly options: LogWriterOptions;
   private current: OpenSegment;
-  private pending: string[] = [];
+  private pending: Payload[] = [];
   private seal: Seal | undefined;
   /** Records appended, handed to the OS, and synced: sequence numbers 1, 2, ... */
   private appended = 0;
@@ -148,9 +154,10 @@ export class LogWriter {
   /**
    * Appends one record (its payload). Under `always` it is written at the end of this event-loop
    * turn (an answer is waiting for it); otherwise within {@link WRITE_DELAY_MS}, so that a light
-   * load (a few requests per turn) costs one write per millisecond rather than one per turn.
+   * load (a few requests per turn) costs one write per millisecond rather than one per turn. An
+   * open record is sealed when its write starts; {@link whenDurable} counts it from its append.
    */
-  append(payload: string): void {
+  append(payload: Payload): void {
     if (this.failure !== undefined || this.closed) return;
     this.pending.push(payload);
     this.appended++;
@@ -260,7 +267,7 @@ export class LogWriter {
       this.pending = [];
       const endSeq = this.written + payloads.length;
       const segment = this.current;
-      await this.writeAll(segment, encodeRecords(payloads));
+      await this.writeAll(segment, encodeRecords(payloads.map(textOf)));
       this.written = endSeq;
       segment.writtenSeq = endSeq;
       this.options.onWritten?.();
@@ -271,7 +278,7 @@ export class LogWriter {
   private async finishSeal(seal: Seal): Promise<void> {
     const { segment } = seal;
     if (seal.payloads.length > 0) {
-      await this.writeAll(segment, encodeRecords(seal.payloads));
+      await this.writeAll(segment, encodeRecords(seal.payloads.map(textOf)));
       this.written = seal.endSeq;
       segment.writtenSeq = seal.endSeq;
     }
@@ -363,4 +370,8 @@ export class LogWriter {
     // Responses still waiting are never sent: their outcome is unknown to the clients.
     this.options.onError(err);
   }
+}
+
+function textOf(payload: Payload): string {
+  return typeof payload === 'string' ? payload : payload.seal();
 }

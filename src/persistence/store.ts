@@ -1,7 +1,8 @@
 /**
  * A server's data directory while it runs: loads it at start, journals every change into the log
- * (one record per request or atomic batch), compacts the log into a snapshot in the background,
- * and closes it cleanly. It is the server's {@link RequestJournal}.
+ * (a record holds whole requests and atomic batches: those made while it waits for its write, see
+ * effect-batch.ts), compacts the log into a snapshot in the background, and closes it cleanly. It
+ * is the server's {@link RequestJournal}.
  */
 import { close, fstat, ftruncate, fsync, mkdirSync, open, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { promisify } from 'node:util';
 import { PersistenceError } from '../errors.js';
 import type { Effect, RequestJournal } from '../server/journal.js';
 import type { Registry } from '../server/registry.js';
+import { EffectBatch } from './effect-batch.js';
 import { fsyncDir, listDataDir, segmentName } from './files.js';
 import { type DataDirReport, loadDataDir } from './loader.js';
 import { type DirLock, lockDataDir } from './lock-file.js';
@@ -24,6 +26,8 @@ const statFile = promisify(fstat);
 
 /** Default `compactAfterBytes`: 64 MiB of log. */
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
+/** A record still open to more requests takes none once it is about this large (characters). */
+const MAX_OPEN_RECORD_CHARS = 1024 * 1024;
 /** After a failed compaction, wait this long before trying again. */
 const COMPACTION_RETRY_MS = 30_000;
 
@@ -60,6 +64,8 @@ export class Store implements RequestJournal {
   private writer!: LogWriter;
   private group: Effect[] = [];
   private depth = 0;
+  /** The log record that finished requests join until the writer takes it. */
+  private openRecord: EffectBatch | undefined;
   /** While loading, replayed changes must not be journaled again. */
   private replaying = true;
   /** Log bytes in segments before the current one that the next snapshot will fold in. */
@@ -138,7 +144,7 @@ export class Store implements RequestJournal {
       this.group.push(effect);
       return;
     }
-    this.writer.append(JSON.stringify([effect]));
+    this.record([effect]);
   }
 
   begin(): void {
@@ -147,9 +153,9 @@ export class Store implements RequestJournal {
 
   end(): void {
     if (--this.depth > 0 || this.group.length === 0) return;
-    const payload = JSON.stringify(this.group);
+    const effects = this.group;
     this.group = [];
-    this.writer.append(payload);
+    this.record(effects);
   }
 
   discard(): void {
@@ -204,6 +210,17 @@ export class Store implements RequestJournal {
     }
   }
 
+  /** Adds one whole request's effects to the open log record, appending a new one if needed. */
+  private record(effects: readonly Effect[]): void {
+    let open = this.openRecord;
+    if (open === undefined || open.sealed || open.size >= MAX_OPEN_RECORD_CHARS) {
+      open = new EffectBatch();
+      this.openRecord = open;
+      this.writer.append(open);
+    }
+    open.add(effects);
+  }
+
   private maybeCompact(): void {
     if (this.compacting !== undefined || this.closing || this.failed || Date.now() < this.retryCompactionAt) return;
     const logBytes = this.olderLogBytes + this.writer.segment.size;
@@ -232,6 +249,8 @@ export class Store implements RequestJournal {
     // segment; every one after it goes to the new segment, which the snapshot's replay starts at.
     const pauseStart = performance.now();
     const logBytes = this.olderLogBytes + this.writer.segment.size;
+    // The open record belongs to the old segment: what follows goes to a new one.
+    this.openRecord = undefined;
     this.writer.switchTo({ seq, fd, size: 0 });
     const captured = captureAll(this.registry);
     const pauseMs = performance.now() - pauseStart;

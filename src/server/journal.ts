@@ -50,12 +50,13 @@ export interface Journal {
 
 /**
  * The journal as the request machinery drives it (session.ts). The effects of one request, or of
- * one whole atomic batch, become ONE log record, so a batch is all-or-nothing on replay too.
+ * one whole atomic batch, go into ONE log record (with those of other whole requests made while
+ * it waits for its write), so a batch is all-or-nothing on replay too.
  */
 export interface RequestJournal extends Journal {
-  /** Starts grouping: effects until the matching {@link end} form one record. */
+  /** Starts grouping: effects until the matching {@link end} go into one record together. */
   begin(): void;
-  /** Ends the group and appends its record (nothing when it is empty). */
+  /** Ends the group and journals it (nothing when it is empty). */
   end(): void;
   /** Drops the open group's effects: an atomic batch was rolled back in memory. */
   discard(): void;

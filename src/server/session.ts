@@ -181,7 +181,7 @@ export class Session implements SessionHandle {
 
   /**
    * {@link serve} when changes are persisted: the request's changes (all of an atomic batch's)
-   * become one log record, and the answer waits, under fsync `always`, until every change it may
+   * go into one log record, and the answer waits, under fsync `always`, until every change it may
    * have observed is on disk (docs/PERSISTENCE.md).
    */
   private serveJournaled(request: Request, journal: RequestJournal): void {

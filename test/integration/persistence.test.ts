@@ -36,7 +36,7 @@ function records(dir: string, seq = 1): unknown[][] {
 }
 
 describe('what is journaled', () => {
-  it('one record per request, one per atomic batch, none for reads or a failed batch', async () => {
+  it('sequential requests: one record each, one per atomic batch, none for reads or a failed batch', async () => {
     const dir = tempDir();
     const { client, stop } = await start(dir);
     const dict = client.dict('d');
@@ -58,6 +58,26 @@ describe('what is journaled', () => {
       [['dset', 'd', 'a', 2], ['create', 'list', 'l', null], ['lsplice', 'l', 0, 0, ['x']]],
     ]);
   });
+
+  for (const fsync of ['always', 'everysec'] as const) {
+    it(`concurrent requests share records, and a key set again while its record waits is logged once (fsync ${fsync})`, async () => {
+      const dir = tempDir();
+      const first = await start(dir, fsync);
+      const counters = first.client.dict('counters');
+      const requests = 4000;
+      await Promise.all(Array.from({ length: requests }, (_, i) => (i % 4 === 3 ? counters.incr('warm') : counters.incr('hot'))));
+      await first.stop();
+      const logged = records(dir);
+      const effects = logged.flat() as unknown[][];
+      expect(effects.filter((effect) => effect[0] === 'dset').length).toBeLessThan(requests / 4);
+      // The last set of each key in the log is its final value.
+      const last = new Map(effects.filter((effect) => effect[0] === 'dset').map((effect) => [effect[2], effect[3]]));
+      expect(Object.fromEntries(last)).toEqual({ hot: 3000, warm: 1000 });
+      const second = await start(dir, fsync);
+      expect(await second.client.dict('counters').items()).toEqual([['hot', 3000], ['warm', 1000]]);
+      await second.stop();
+    });
+  }
 
   it('journals a hand-off to a blocked getter, made outside any request of the giver', async () => {
     const dir = tempDir();

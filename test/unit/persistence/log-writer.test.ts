@@ -136,6 +136,17 @@ class FakeIO implements WriterIO {
   }
 }
 
+/** A record still open to more changes, as the store's EffectBatch is. */
+class OpenRecord {
+  readonly parts: string[] = [];
+  sealedAs: string | undefined;
+
+  seal(): string {
+    this.sealedAs ??= `[${this.parts.join(',')}]`;
+    return this.sealedAs;
+  }
+}
+
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Long enough for the writer's scheduled write (at most WRITE_DELAY_MS away) and what follows it. */
 const ticks = async (n = 5): Promise<void> => {
@@ -165,6 +176,41 @@ describe('LogWriter', () => {
     expect(io.calls[0]).toBe('write 10 [1],[2],[3]');
     await ticks();
     expect(log.counts).toMatchObject({ appended: 3, written: 3 });
+  });
+
+  it('seals an open record when its write starts: what joined it before goes in, and answers wait for it', async () => {
+    const io = new FakeIO();
+    const log = writer('always', io);
+    const open = new OpenRecord();
+    open.parts.push('1');
+    log.append(open);
+    open.parts.push('2');
+    const sent: string[] = [];
+    expect(log.whenDurable(() => sent.push('a'))).toBe(true);
+    await tick();
+    expect(open.sealedAs).toBe('[1,2]');
+    expect(io.calls[0]).toBe('write 10 [1,2]');
+    expect(log.counts).toMatchObject({ appended: 1, written: 1 });
+    await ticks();
+    expect(sent).toEqual([]);
+    io.finishSync();
+    await ticks();
+    expect(sent).toEqual(['a']);
+  });
+
+  it('writes an open record appended before a segment switch to the old segment', async () => {
+    const io = new FakeIO();
+    const log = writer('no', io);
+    const open = new OpenRecord();
+    open.parts.push('1');
+    log.append(open);
+    log.switchTo({ seq: 2, fd: 11, size: 0 });
+    log.append('[2]');
+    await ticks();
+    expect(io.calls.slice(0, 2)).toEqual(['write 10 [1]', 'sync 10']);
+    io.finishSync();
+    await ticks();
+    expect(io.calls.slice(2)).toEqual(['close 10', 'write 11 [2]']);
   });
 
   it('without fsync always, gathers a few turns of appends (up to WRITE_DELAY_MS) into one write', async () => {
