@@ -261,15 +261,29 @@ function renderRatios(ratios: Ratio[]): string {
   return [format(cells[0]!), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.slice(1).map(format)].join('\n');
 }
 
+/** CPU microseconds per operation (medians over runs); the client's when it was measured. */
+interface CpuRow {
+  row: ResultRow;
+  userUs: number;
+  systemUs: number;
+  client?: { userUs: number; systemUs: number };
+}
+
 /**
- * Server CPU per operation (user and system time of the server process, all threads, from
- * /proc/PID/stat, over warm-up and measurement, divided by the operations of both): unlike
- * throughput, it hardly moves when other processes share the machine.
+ * CPU per operation. Server: user and system time of the server process, all threads, from
+ * /proc/PID/stat, over warm-up and measurement, divided by the operations of both. Client: the
+ * client processes' own account (process.cpuUsage, Python's os.times) over the measured loop,
+ * all of them together. Unlike throughput, these hardly move when other processes share the
+ * machine, and side by side they say which end an operation's cost is at.
  */
-function renderCpu(rows: Array<{ row: ResultRow; userUs: number; systemUs: number }>): string {
+function renderCpu(rows: readonly CpuRow[]): string {
+  const us = (value: number | undefined): string => (value === undefined ? '-' : value.toFixed(1));
   const cells = [
-    ['server CPU per op (median)', 'subject', 'variant', 'user µs', 'sys µs', 'total µs'],
-    ...rows.map(({ row, userUs, systemUs }) => [row.workload, row.subject, row.transport, userUs.toFixed(1), systemUs.toFixed(1), (userUs + systemUs).toFixed(1)]),
+    ['CPU per op (median)', 'subject', 'variant', 'server user µs', 'sys µs', 'total µs', 'client user µs', 'sys µs', 'total µs'],
+    ...rows.map(({ row, userUs, systemUs, client }) => [
+      row.workload, row.subject, row.transport, us(userUs), us(systemUs), us(userUs + systemUs),
+      us(client?.userUs), us(client?.systemUs), us(client === undefined ? undefined : client.userUs + client.systemUs),
+    ]),
   ];
   const widths = cells[0]!.map((_, index) => Math.max(...cells.map((line) => line[index]!.length)));
   const format = (line: string[]): string =>
@@ -300,6 +314,8 @@ export async function runCompare(argv: string[]): Promise<number> {
   const runs = new Map<Case, RunResult[]>();
   /** Server CPU seconds per operation, per run (user, system). */
   const cpu = new Map<Case, Array<{ user: number; system: number }>>();
+  /** The same for the clients, per run where the workload measured it. */
+  const clientCpu = new Map<Case, Array<{ user: number; system: number }>>();
   const pidOf = new Map<Case, number | undefined>();
   let failure: unknown;
   try {
@@ -320,6 +336,7 @@ export async function runCompare(argv: string[]): Promise<number> {
     for (const c of cases) {
       runs.set(c, []);
       cpu.set(c, []);
+      clientCpu.set(c, []);
     }
     let runNumber = 0;
     for (let rep = 1; rep <= options.reps; rep++) {
@@ -335,6 +352,8 @@ export async function runCompare(argv: string[]): Promise<number> {
           const measurement = await c.run(`cmp:${c.workload}:${c.peer}:${++runNumber}:${process.pid}`, options.settings);
           verify(measurement, what);
           runs.get(c)!.push(toRunResult(measurement));
+          const spent = measurement.clientCpuSeconds;
+          if (spent !== undefined && measurement.ops > 0) clientCpu.get(c)!.push({ user: spent.user / measurement.ops, system: spent.system / measurement.ops });
           if (pid !== undefined && before !== undefined) {
             const after = cpuSeconds(pid);
             // The server also served the warm-up, at about the same rate: charge it to as many ops.
@@ -352,14 +371,22 @@ export async function runCompare(argv: string[]): Promise<number> {
 
   const table = new ResultsTable();
   const rowsByWorkload = new Map<WorkloadId, ResultRow[]>();
-  const cpuRows: Array<{ row: ResultRow; userUs: number; systemUs: number }> = [];
+  const cpuRows: CpuRow[] = [];
   for (const [c, results] of runs) {
     if (results.length === 0) continue;
     const row = makeRow(TITLES[c.workload], c.peer, c.variant, results);
     table.add(row);
     const perRun = cpu.get(c) ?? [];
+    const clientPerRun = clientCpu.get(c) ?? [];
     if (perRun.length > 0) {
-      cpuRows.push({ row, userUs: median(perRun.map((run) => run.user))! * 1e6, systemUs: median(perRun.map((run) => run.system))! * 1e6 });
+      cpuRows.push({
+        row,
+        userUs: median(perRun.map((run) => run.user))! * 1e6,
+        systemUs: median(perRun.map((run) => run.system))! * 1e6,
+        ...(clientPerRun.length > 0 && {
+          client: { userUs: median(clientPerRun.map((run) => run.user))! * 1e6, systemUs: median(clientPerRun.map((run) => run.system))! * 1e6 },
+        }),
+      });
     }
     rowsByWorkload.set(c.workload, [...(rowsByWorkload.get(c.workload) ?? []), row]);
   }
@@ -367,7 +394,7 @@ export async function runCompare(argv: string[]): Promise<number> {
   const ratios = failure === undefined ? computeRatios(rowsByWorkload) : [];
 
   if (options.json) {
-    console.log(JSON.stringify({ meta, results: table, ratios, serverCpu: cpuRows.map(({ row, userUs, systemUs }) => ({ workload: row.workload, subject: row.subject, variant: row.transport, userUs, systemUs })), ...(failure !== undefined && { error: String(failure) }) }, null, 2));
+    console.log(JSON.stringify({ meta, results: table, ratios, cpuPerOp: cpuRows.map(({ row, userUs, systemUs, client }) => ({ workload: row.workload, subject: row.subject, variant: row.transport, server: { userUs, systemUs }, client })), ...(failure !== undefined && { error: String(failure) }) }, null, 2));
   } else if (table.size > 0) {
     console.log('');
     console.log(table.render());

@@ -38,6 +38,8 @@ export interface IncrLoopResult {
   endMs: number;
   /** Latencies in nanoseconds, one per answered request (empty unless recordLatency). */
   latenciesNs: number[];
+  /** CPU time this process used during the run, in microseconds (process.cpuUsage). */
+  cpuMicros: { user: number; system: number };
 }
 
 /**
@@ -53,6 +55,7 @@ export async function incrLoop(client: BenchClient, options: IncrLoopOptions): P
   let ops = 0;
   let last = 0;
   const startMs = wallClockMs();
+  const startCpu = process.cpuUsage();
   const deadline = process.hrtime.bigint() + BigInt(Math.round(options.durationMs * 1e6));
 
   async function lane(): Promise<void> {
@@ -86,7 +89,7 @@ export async function incrLoop(client: BenchClient, options: IncrLoopOptions): P
   }
 
   await Promise.all(Array.from({ length: lanes }, lane));
-  return { ops, startMs, endMs: wallClockMs(), latenciesNs };
+  return { ops, startMs, endMs: wallClockMs(), latenciesNs, cpuMicros: process.cpuUsage(startCpu) };
 }
 
 function stepFor(client: BenchClient, op: LoopOp, key: string): () => Promise<number> {

@@ -42,7 +42,22 @@ export interface Measurement {
   seconds: number;
   /** Per-operation latencies in ns, if the workload measures them. */
   latenciesNs?: ArrayLike<number>;
+  /** CPU time of the client processes (all of them) over the measured window, when known. */
+  clientCpuSeconds?: CpuSeconds;
   check: CountCheck;
+}
+
+export interface CpuSeconds {
+  user: number;
+  system: number;
+}
+
+/** Sums CPU times reported in microseconds (process.cpuUsage, or the same from a peer's clients). */
+export function sumCpuMicros(parts: ReadonlyArray<{ user: number; system: number }>): CpuSeconds {
+  return {
+    user: parts.reduce((sum, part) => sum + part.user, 0) / 1e6,
+    system: parts.reduce((sum, part) => sum + part.system, 0) / 1e6,
+  };
 }
 
 export interface Workload {
@@ -75,6 +90,7 @@ export function oneClient(name: string, summary: string, lanes: number, transpor
           ops: result.ops,
           seconds: (result.endMs - result.startMs) / 1000,
           latenciesNs: result.latenciesNs,
+          clientCpuSeconds: sumCpuMicros([result.cpuMicros]),
           check: { expected: result.ops, actual: await client.get(key) },
         };
       } finally {
@@ -117,6 +133,7 @@ export function contended(name: string, summary: string, processes: number, tran
           ops,
           seconds: (endMs - startMs) / 1000,
           latenciesNs: results.flatMap((result) => result.latenciesNs),
+          clientCpuSeconds: sumCpuMicros(results.map((result) => result.cpuMicros)),
           check,
         };
       } finally {

@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { wallClockMs } from '../stats.js';
 import type { BenchClient, RunningSubject, Subject, Target } from '../subjects.js';
-import type { Workload } from '../workloads.js';
+import { sumCpuMicros, type Workload } from '../workloads.js';
 import { findExecutable, freePort, killOnExit, sleep, stopChild } from './proc.js';
 
 /** A peer that cannot run on this machine: the comparison notes it and goes on without it. */
@@ -189,6 +189,7 @@ export function redisPipelineWorkload(batch: number): Workload {
           const latenciesNs: number[] = [];
           let ops = 0;
           const startMs = wallClockMs();
+          const startCpu = process.cpuUsage();
           const deadline = process.hrtime.bigint() + BigInt(Math.round(durationMs * 1e6));
           let now = process.hrtime.bigint();
           while (now < deadline) {
@@ -204,7 +205,7 @@ export function redisPipelineWorkload(batch: number): Workload {
               ops++;
             }
           }
-          return { ops, startMs, endMs: wallClockMs(), latenciesNs };
+          return { ops, startMs, endMs: wallClockMs(), latenciesNs, cpuMicros: process.cpuUsage(startCpu) };
         };
         await loop(`${key}:warmup`, settings.warmupMs, false);
         const result = await loop(key, settings.durationMs, true);
@@ -213,6 +214,7 @@ export function redisPipelineWorkload(batch: number): Workload {
           ops: result.ops,
           seconds: (result.endMs - result.startMs) / 1000,
           latenciesNs: result.latenciesNs,
+          clientCpuSeconds: sumCpuMicros([result.cpuMicros]),
           check: { expected: result.ops, actual: actual === null ? null : Number(actual) },
         };
       } finally {

@@ -117,6 +117,7 @@ def client(op):
         latencies = []
         ops = last = 0
         start_ms = time.time() * 1000
+        start_cpu = os.times()
         deadline = time.perf_counter_ns() + int(duration_ms * 1e6)
         now = time.perf_counter_ns()
         while now < deadline:
@@ -130,11 +131,13 @@ def client(op):
                     raise SystemExit(f"{key}: answered {value} where {last + 1} was due")
                 last = value
             ops += 1
-        return ops, start_ms, time.time() * 1000, latencies
+        cpu = os.times()
+        cpu_micros = {"user": (cpu.user - start_cpu.user) * 1e6, "system": (cpu.system - start_cpu.system) * 1e6}
+        return ops, start_ms, time.time() * 1000, latencies, cpu_micros
 
     loop(key + ":warmup", run["warmupMs"], False)
-    ops, start_ms, end_ms, latencies = loop(key, run["durationMs"], True)
-    print(json.dumps({"ops": ops, "startMs": start_ms, "endMs": end_ms, "latenciesNs": latencies}), flush=True)
+    ops, start_ms, end_ms, latencies, cpu_micros = loop(key, run["durationMs"], True)
+    print(json.dumps({"ops": ops, "startMs": start_ms, "endMs": end_ms, "latenciesNs": latencies, "cpuMicros": cpu_micros}), flush=True)
     # Stay until the bench has read the result and closes stdin.
     sys.stdin.read()
 

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Measurement, WorkloadSettings } from '../workloads.js';
+import { type Measurement, sumCpuMicros, type WorkloadSettings } from '../workloads.js';
 import { killOnExit, stopChild } from './proc.js';
 import { PeerUnavailable } from './redis.js';
 
@@ -95,7 +95,7 @@ export async function startSyncManager(): Promise<RunningSyncManager> {
         const results = await Promise.all(
           clients.map(async (child, i) => {
             const line = await nextLine(child, readers[i]!, /^\{/, timeout, `SyncManager client ${child.pid}`);
-            return JSON.parse(line) as { ops: number; startMs: number; endMs: number; latenciesNs: number[] };
+            return JSON.parse(line) as { ops: number; startMs: number; endMs: number; latenciesNs: number[]; cpuMicros: { user: number; system: number } };
           }),
         );
         for (const child of clients) child.stdin!.end();
@@ -105,7 +105,13 @@ export async function startSyncManager(): Promise<RunningSyncManager> {
         const actual = JSON.parse(
           execFileSync(python(), [DRIVER, 'read', spec.op === 'incr' ? 'counter' : 'dict', spec.key], { env, encoding: 'utf8' }).trim(),
         ) as number | null;
-        return { ops, seconds: (endMs - startMs) / 1000, latenciesNs: results.flatMap((result) => result.latenciesNs), check: { expected: ops, actual } };
+        return {
+          ops,
+          seconds: (endMs - startMs) / 1000,
+          latenciesNs: results.flatMap((result) => result.latenciesNs),
+          clientCpuSeconds: sumCpuMicros(results.map((result) => result.cpuMicros)),
+          check: { expected: ops, actual },
+        };
       } finally {
         await Promise.all(clients.map((child) => stopChild(child, 2000)));
         for (const undoOne of undo) undoOne();
