@@ -36,33 +36,39 @@ export class EffectBatch {
   private readonly parts: Array<string | KeySet> = [];
   /** Per dict name, its keys' sets that a later set of the same key may overwrite. */
   private readonly openSets = new Map<string, Map<string, KeySet>>();
-  private sealedPayload: string | undefined;
-  /** Approximate length of the payload in UTF-16 units (escapes are not counted). */
+  private isSealed = false;
+  /**
+   * Approximate length of the payload in UTF-16 units. Escapes are not counted, so a record of
+   * control characters can serialize to several times this: it bounds a record loosely (the store
+   * closes one at about 1 MiB), far below the log's 1 GiB record limit.
+   */
   size = 2;
 
   /** True once {@link seal} has run: nothing more may be added. */
   get sealed(): boolean {
-    return this.sealedPayload !== undefined;
+    return this.isSealed;
   }
 
   /** Adds the effects of one whole request (or atomic batch), in order. */
   add(effects: readonly Effect[]): void {
-    if (this.sealedPayload !== undefined) throw new Error('effects added to a sealed log record');
+    if (this.isSealed) throw new Error('effects added to a sealed log record');
     for (const effect of effects) {
       if (effect[0] === 'dset') this.set(effect[1], effect[2], effect[3]);
       else this.push(effect);
     }
   }
 
-  /** The record's payload (a JSON array of effects). Later calls return the same text. */
+  /**
+   * The record's payload (a JSON array of effects), handed over once: the batch keeps nothing of
+   * it, since the store may hold on to a sealed batch until the next change.
+   */
   seal(): string {
-    if (this.sealedPayload === undefined) {
-      const texts = this.parts.map((part) => (typeof part === 'string' ? part : dsetJson(part)));
-      this.sealedPayload = `[${texts.join(',')}]`;
-      this.parts.length = 0;
-      this.openSets.clear();
-    }
-    return this.sealedPayload;
+    if (this.isSealed) throw new Error('a log record is sealed once');
+    this.isSealed = true;
+    const texts = this.parts.map((part) => (typeof part === 'string' ? part : dsetJson(part)));
+    this.parts.length = 0;
+    this.openSets.clear();
+    return `[${texts.join(',')}]`;
   }
 
   private set(name: string, key: string, value: unknown): void {
