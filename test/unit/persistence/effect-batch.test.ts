@@ -4,35 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EffectBatch } from '../../../src/persistence/effect-batch.js';
+import { applyEffect, captureAll } from '../../../src/persistence/state.js';
 import type { Effect } from '../../../src/server/journal.js';
+import { Registry } from '../../../src/server/registry.js';
 
-/** Dicts and lists as the effects leave them: entries in insertion order. */
-type Model = Map<string, Map<string, unknown> | unknown[]>;
-
-function apply(model: Model, effect: Effect): void {
-  switch (effect[0]) {
-    case 'create':
-      if (!model.has(effect[2])) model.set(effect[2], effect[1] === 'dict' ? new Map() : []);
-      return;
-    case 'dset':
-      (model.get(effect[1]) as Map<string, unknown>).set(effect[2], effect[3]);
-      return;
-    case 'ddel':
-      (model.get(effect[1]) as Map<string, unknown>).delete(effect[2]);
-      return;
-    case 'dclear':
-      (model.get(effect[1]) as Map<string, unknown>).clear();
-      return;
-    case 'lsplice':
-      (model.get(effect[1]) as unknown[]).splice(effect[2], effect[3], ...effect[4]);
-      return;
-    default:
-      throw new Error(`the model has no ${effect[0]}`);
-  }
-}
-
-function snapshot(model: Model): unknown {
-  return [...model].map(([name, value]) => [name, value instanceof Map ? [...value] : [...value]]);
+/** Every object of `registry` with its items, in order: what a replay must reproduce. */
+function contents(registry: Registry): unknown {
+  return captureAll(registry).map((object) => [object.type, object.name, object.slice(0, object.count)]);
 }
 
 /** A small deterministic generator, so a failure names a seed that reproduces it. */
@@ -49,6 +27,10 @@ function random(seed: number): () => number {
 /** One request's effects: mostly sets of a few hot keys, with deletes, clears and list changes. */
 function request(next: () => number, created: Set<string>, step: number): Effect[] {
   const effects: Effect[] = [];
+  if (!created.has('l')) {
+    created.add('l');
+    effects.push(['create', 'list', 'l', null]);
+  }
   const count = 1 + Math.floor(next() * 3);
   for (let i = 0; i < count; i++) {
     const name = next() < 0.5 ? 'a' : 'b';
@@ -111,19 +93,19 @@ describe('EffectBatch', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const next = random(seed);
       const created = new Set<string>();
-      const oneByOne: Model = new Map([['l', []]]);
+      const oneByOne = new Registry();
       const batch = new EffectBatch();
       let effects = 0;
       for (let step = 0; step < 60; step++) {
         const group = request(next, created, step);
-        for (const effect of group) apply(oneByOne, effect);
+        for (const effect of group) applyEffect(oneByOne, effect);
         batch.add(group);
         effects += group.length;
       }
-      const replayed: Model = new Map([['l', []]]);
+      const replayed = new Registry();
       const payload = JSON.parse(batch.seal()) as Effect[];
-      for (const effect of payload) apply(replayed, effect);
-      expect(snapshot(replayed), `seed ${seed}`).toEqual(snapshot(oneByOne));
+      for (const effect of payload) applyEffect(replayed, effect);
+      expect(contents(replayed), `seed ${seed}`).toEqual(contents(oneByOne));
       expect(payload.length, `seed ${seed}`).toBeLessThan(effects);
     }
   });

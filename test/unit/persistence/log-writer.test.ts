@@ -147,6 +147,14 @@ class OpenRecord {
   }
 }
 
+/** Appends an open record holding `parts` so far; more may join it until the writer seals it. */
+function appendOpenRecord(log: LogWriter, ...parts: string[]): OpenRecord {
+  const open = new OpenRecord();
+  open.parts.push(...parts);
+  log.append(open);
+  return open;
+}
+
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Long enough for the writer's scheduled write (at most WRITE_DELAY_MS away) and what follows it. */
 const ticks = async (n = 5): Promise<void> => {
@@ -181,9 +189,7 @@ describe('LogWriter', () => {
   it('seals an open record when its write starts: what joined it before goes in, and answers wait for it', async () => {
     const io = new FakeIO();
     const log = writer('always', io);
-    const open = new OpenRecord();
-    open.parts.push('1');
-    log.append(open);
+    const open = appendOpenRecord(log, '1');
     open.parts.push('2');
     const sent: string[] = [];
     expect(log.whenDurable(() => sent.push('a'))).toBe(true);
@@ -201,9 +207,7 @@ describe('LogWriter', () => {
   it('writes an open record appended before a segment switch to the old segment', async () => {
     const io = new FakeIO();
     const log = writer('no', io);
-    const open = new OpenRecord();
-    open.parts.push('1');
-    log.append(open);
+    appendOpenRecord(log, '1');
     log.switchTo({ seq: 2, fd: 11, size: 0 });
     log.append('[2]');
     await ticks();
