@@ -13,7 +13,16 @@ import {
 } from '../errors.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { clientHandshake } from '../protocol/handshake.js';
-import { encodeRequest, type EventMessage, MessageError, parseServerMessage, type RequestId } from '../protocol/message.js';
+import {
+  encodeRequest,
+  encodeTarget,
+  encodeTargetedRequest,
+  type EventMessage,
+  MessageError,
+  parseServerMessage,
+  type RequestId,
+  type RequestTarget,
+} from '../protocol/message.js';
 import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
 import type { Dump } from '../persistence/dump.js';
@@ -86,13 +95,11 @@ export interface AtomicOp {
   init?: Record<string, unknown>;
 }
 
-/** @internal A request before it gets its id. */
+/** @internal A request before it gets its id: a server op, or an op on the object `target` names. */
 export interface OutgoingRequest {
   op: string;
-  type?: string;
-  name?: string;
   args: unknown[];
-  init?: Record<string, unknown>;
+  target?: RequestTarget;
 }
 
 interface Pending {
@@ -226,7 +233,7 @@ export class Client extends EventEmitter {
    * wrappers over this; it is public for types that have no proxy yet.
    */
   call<T = unknown>(type: string, name: string, op: string, args: unknown[], options?: CallOptions): Promise<T> {
-    return this.request({ op, type, name, args }, options) as Promise<T>;
+    return this.request({ op, args, target: encodeTarget(type, name) }, options) as Promise<T>;
   }
 
   /**
@@ -274,7 +281,10 @@ export class Client extends EventEmitter {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     const id = this.nextId++;
-    const text = encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
+    const text =
+      message.target === undefined
+        ? encodeRequest({ id, op: message.op, args: message.args })
+        : encodeTargetedRequest(id, message.op, message.target, message.args);
     const tooLarge = this.oversized(text, message.op);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
     return new Promise((resolve, reject) => {

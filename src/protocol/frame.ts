@@ -97,10 +97,18 @@ export class FrameDecoder {
   private stopped = false;
   private paused = false;
 
-  constructor(maxFrameBytes: number, onFrame: (payload: Buffer) => void) {
+  /**
+   * `copyHeldChunks`: the caller reuses its chunk buffers once push() returns (a socket read into
+   * one buffer), so bytes kept for a later frame are copied. Payloads are handed over during
+   * push() either way; a handler that keeps one past its call must copy it.
+   */
+  constructor(maxFrameBytes: number, onFrame: (payload: Buffer) => void, options?: { copyHeldChunks?: boolean }) {
     this.maxFrameBytes = maxFrameBytes;
     this.onFrame = onFrame;
+    this.copyHeldChunks = options?.copyHeldChunks ?? false;
   }
+
+  private readonly copyHeldChunks: boolean;
 
   /** Bytes received but not yet delivered as a frame. */
   get bufferedBytes(): number {
@@ -129,9 +137,35 @@ export class FrameDecoder {
   /** @throws FrameError on a negative or oversized length header. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
-    this.chunks.push(chunk);
+    if (this.buffered === 0 && this.need < 0 && !this.paused) {
+      // Nothing held from earlier chunks (the usual case): frames are read straight out of this one.
+      const used = this.takeWholeFrames(chunk);
+      if (used === chunk.length || this.stopped) return;
+      chunk = chunk.subarray(used);
+    }
+    this.chunks.push(this.copyHeldChunks ? Buffer.from(chunk) : chunk);
     this.buffered += chunk.length;
     this.drain();
+  }
+
+  /**
+   * Delivers the whole short-header frames at the start of `chunk`; returns the bytes they took.
+   * Stops at anything else (a partial frame, an extended or invalid header), and when a handler
+   * pauses or stops the decoder, leaving the rest to the general path.
+   */
+  private takeWholeFrames(chunk: Buffer): number {
+    let offset = 0;
+    while (chunk.length - offset >= 4 && !this.paused && !this.stopped) {
+      const length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!);
+      if (length < 0) break;
+      this.checkLength(length);
+      const end = offset + 4 + length;
+      if (end > chunk.length) break;
+      const payload = chunk.subarray(offset + 4, end);
+      offset = end;
+      this.onFrame(payload);
+    }
+    return offset;
   }
 
   private drain(): void {

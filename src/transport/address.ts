@@ -12,7 +12,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { ConfigurationError, ConnectionError } from '../errors.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../protocol/constants.js';
 import type { Channel } from './channel.js';
-import { SocketChannel } from './socket.js';
+import { ReusedReadBuffer, SocketChannel } from './socket.js';
 import { WebSocketChannel } from './websocket.js';
 
 export type Endpoint =
@@ -107,11 +107,13 @@ type Dialer = (endpoint: Endpoint, options: DialOptions) => Promise<Channel>;
 const DIALERS: Record<Endpoint['transport'], Dialer> = {
   tcp: (endpoint, options) => {
     const { host, port } = endpoint as Extract<Endpoint, { transport: 'tcp' }>;
-    return dialSocket(netConnect({ host, port }), 'tcp', formatEndpoint(endpoint), options);
+    const reads = new ReusedReadBuffer();
+    return dialSocket(netConnect({ host, port, onread: reads.onread }), reads, 'tcp', formatEndpoint(endpoint), options);
   },
   unix: (endpoint, options) => {
     const { path } = endpoint as Extract<Endpoint, { transport: 'unix' }>;
-    return dialSocket(netConnect({ path }), 'unix', formatEndpoint(endpoint), options);
+    const reads = new ReusedReadBuffer();
+    return dialSocket(netConnect({ path, onread: reads.onread }), reads, 'unix', formatEndpoint(endpoint), options);
   },
   ws: (endpoint, options) => dialWebSocket((endpoint as Extract<Endpoint, { transport: 'ws' }>).url, options),
 };
@@ -124,7 +126,7 @@ export function dial(endpoint: Endpoint, options: DialOptions): Promise<Channel>
   return DIALERS[endpoint.transport](endpoint, options);
 }
 
-function dialSocket(socket: Socket, transport: 'tcp' | 'unix', where: string, options: DialOptions): Promise<Channel> {
+function dialSocket(socket: Socket, reads: ReusedReadBuffer, transport: 'tcp' | 'unix', where: string, options: DialOptions): Promise<Channel> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       socket.destroy();
@@ -142,7 +144,7 @@ function dialSocket(socket: Socket, transport: 'tcp' | 'unix', where: string, op
     socket.once('connect', () => {
       options.signal?.removeEventListener('abort', onAbort);
       socket.removeAllListeners('error');
-      resolve(new SocketChannel(socket, transport, options.maxFrameBytes));
+      resolve(new SocketChannel(socket, transport, options.maxFrameBytes, reads));
     });
   });
 }

@@ -22,7 +22,11 @@ export interface Channel {
   /** Largest payload accepted from the peer. */
   maxFrameBytes: number;
   readonly isOpen: boolean;
-  /** Sets the function that receives each incoming payload, replacing the previous one. */
+  /**
+   * Sets the function that receives each incoming payload, replacing the previous one. A payload
+   * may be a view into a buffer the next read reuses: the handler uses it before it returns, or
+   * copies it.
+   */
   setFrameHandler(handler: (payload: Buffer) => void): void;
   /** Sets what happens on a framing violation (default: destroy the channel). */
   setFrameErrorHandler(handler: (err: FrameError) => void): void;
@@ -42,7 +46,7 @@ export interface Channel {
 export abstract class BaseChannel {
   /** Frames that arrived before anyone set a handler (a WebSocket can deliver one with 'open'). */
   private early: Buffer[] | undefined = [];
-  protected frameHandler: (payload: Buffer) => void = (payload) => this.early?.push(payload);
+  protected frameHandler: (payload: Buffer) => void = (payload) => this.early?.push(Buffer.from(payload));
   protected frameErrorHandler: (err: FrameError) => void = (err) => this.destroy(err);
   private closeListeners: Array<(err?: Error) => void> = [];
   private closedWith: { err?: Error } | undefined;
@@ -120,7 +124,9 @@ export class HandshakeReader implements FrameIO {
     });
   }
 
-  private push(frame: Buffer): void {
+  private push(payload: Buffer): void {
+    // Kept past this call (queued, or read when the promise settles): a copy of its own.
+    const frame = Buffer.from(payload);
     this.received += 1;
     if (this.received === this.expectedFrames) {
       this.channel.maxFrameBytes = this.maxFrameBytes;

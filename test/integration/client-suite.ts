@@ -275,6 +275,25 @@ export function clientSuite(transport: Transport): void {
       });
     });
 
+    describe('answers larger than a read', () => {
+      it('reads pipelined answers of many reads each, between small ones, intact and in order', async () => {
+        // Over TCP and Unix sockets the client reads into one reused 64 KiB buffer: each big answer
+        // spans several reads, and small answers share reads with the ends of big ones.
+        const d = client.dict(fresh());
+        const big = (seed: number): string => `${seed}:` + 'é😀"\\\n'.repeat(20_000 + seed * 997);
+        await d.update({ a: big(1), b: big(2), c: big(3) });
+        const calls: Array<Promise<unknown>> = [];
+        for (let round = 0; round < 4; round++) {
+          calls.push(d.get('a'), d.incr(`n${round}`), d.get('b'), d.size(), d.get('c'));
+        }
+        const results = await Promise.all(calls);
+        for (let round = 0; round < 4; round++) {
+          expect(results.slice(round * 5, round * 5 + 5)).toEqual([big(1), 1, big(2), 3 + round + 1, big(3)]);
+        }
+        expect(await d.items()).toEqual([['a', big(1)], ['b', big(2)], ['c', big(3)], ['n0', 1], ['n1', 1], ['n2', 1], ['n3', 1]]);
+      });
+    });
+
     describe('frame limit', () => {
       it("refuses a request over the server's maxFrameBytes before sending it, and the connection carries on", async () => {
         const small = await startServer({ maxFrameBytes: 4096 });

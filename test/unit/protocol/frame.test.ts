@@ -144,6 +144,26 @@ describe('FrameDecoder', () => {
     expect(decoder.bufferedBytes).toBe(0);
   });
 
+  describe('copyHeldChunks (a caller that reuses its read buffer)', () => {
+    it('assembles frames from copies of what it holds, whatever the caller writes over its buffer later', () => {
+      const payloads = ['first', 'x'.repeat(70), '', 'üñï', 'last one'].map((text) => Buffer.from(text));
+      const stream = Buffer.concat(payloads.map((payload) => encodeFrame(payload)));
+      for (const size of [1, 3, 4, 5, 7, 16, stream.length]) {
+        const frames: string[] = [];
+        // Handlers read payloads during the call, as the channel's handlers do.
+        const decoder = new FrameDecoder(1024, (payload) => frames.push(payload.toString('hex')), { copyHeldChunks: true });
+        const reused = Buffer.alloc(size);
+        for (let offset = 0; offset < stream.length; offset += size) {
+          const n = stream.copy(reused, 0, offset, offset + size);
+          decoder.push(reused.subarray(0, n));
+          reused.fill(0xee); // the next read overwrites it
+        }
+        expect(frames).toEqual(payloads.map((payload) => payload.toString('hex')));
+        expect(decoder.bufferedBytes).toBe(0);
+      }
+    });
+  });
+
   describe('#pause()/#resume()', () => {
     it('holds complete frames back while paused and delivers them in order on resume', () => {
       const frames: string[] = [];
@@ -193,6 +213,17 @@ describe('FrameDecoder', () => {
       decoder.resume();
       decoder.push(hex('01 61'));
       expect(frames).toEqual(['61']);
+    });
+
+    it('delivers nothing more from a chunk once a frame handler stops the decoder', () => {
+      const frames: string[] = [];
+      const decoder = new FrameDecoder(1024, (payload) => {
+        frames.push(payload.toString('hex'));
+        decoder.stop();
+      });
+      decoder.push(hex('00000001 61  00000001 62  000000'));
+      expect(frames).toEqual(['61']);
+      expect(decoder.bufferedBytes).toBe(0);
     });
 
     it('delivers nothing after stop(), even frames already buffered', () => {
