@@ -11,7 +11,9 @@
  * Peers: syncmgr (TCP; W1 also over its Unix socket); Redis 7 through ioredis (bench/peers/redis.ts;
  * W2 also with explicit pipelines of 100; W4 a SET NX PX spin lock with a Lua compare-and-delete
  * release); CPython's multiprocessing SyncManager (bench/peers/syncmanager.{ts,py}; its clients
- * are Python processes, one request at a time each, so its W2 is 4 and 64 client processes).
+ * are Python processes, one request at a time each, so its W2 is 4 and 64 client processes); the
+ * Node floor (bench/peers/floor.ts: a bare Node server and client, W1, W3 and W4), which says how
+ * much of a gap any Node server would have too.
  *
  * Every run checks that the final count is exact and the comparison fails (exit 1, after printing
  * what did run) if one is not. Prints the rows (medians, min-max over repetitions) and the ratios
@@ -25,6 +27,7 @@
  */
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './peers/proc.js';
+import { floorSubject } from './peers/floor.js';
 import { type RunningRedis, PeerUnavailable, redisPipelineWorkload, redisSubject } from './peers/redis.js';
 import { type RunningSyncManager, startSyncManager } from './peers/syncmanager.js';
 import { makeRow, type ResultRow, ResultsTable, type RunResult, toRunResult } from './results.js';
@@ -37,9 +40,9 @@ import { currentLoad, loadAtStartLine, machineInfo } from './machine.js';
 const QUICK: WorkloadSettings = { warmupMs: 100, durationMs: 400 };
 
 type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4';
-type PeerName = 'syncmgr' | 'redis' | 'syncmanager';
+type PeerName = 'syncmgr' | 'redis' | 'syncmanager' | 'floor';
 const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3', 'W4'];
-const PEERS: readonly PeerName[] = ['syncmgr', 'redis', 'syncmanager'];
+const PEERS: readonly PeerName[] = ['syncmgr', 'redis', 'syncmanager', 'floor'];
 
 const TITLES: Record<WorkloadId, string> = {
   W1: 'W1 sequential incr',
@@ -130,6 +133,16 @@ function redisCases(running: RunningRedis): Case[] {
   ];
 }
 
+/** The Node floor runs what a Node server and client cost with no work of their own (no W2: one request in flight). */
+function floorCases(running: RunningSubject): Case[] {
+  const tcp = running.targets.tcp!;
+  return [
+    nodeCase('W1', 'floor', 'bare Node pair, tcp', tcp, oneClient('W1', '', 1, ['tcp'])),
+    nodeCase('W3', 'floor', 'bare Node pair, 4 procs', tcp, contended('W3', '', 4, ['tcp'])),
+    nodeCase('W4', 'floor', 'bare Node pair, 4 procs, FIFO lock', tcp, contended('W4', '', 4, ['tcp'], 'lockedIncr')),
+  ];
+}
+
 function syncManagerCases(running: RunningSyncManager): Case[] {
   const py = (workload: WorkloadId, variant: string, op: 'incr' | 'lockedIncr', processes: number, exclusiveKey: boolean): Case => ({
     workload,
@@ -165,6 +178,10 @@ async function startPeer(name: PeerName): Promise<Started> {
     case 'redis': {
       const running = await redisSubject.start();
       return { name, pid: running.pid, description: running.description, cases: redisCases(running), stop: () => running.stop() };
+    }
+    case 'floor': {
+      const running = await floorSubject.start();
+      return { name, pid: running.pid, description: running.description, cases: floorCases(running), stop: () => running.stop() };
     }
     case 'syncmanager': {
       const running = await startSyncManager();
@@ -207,6 +224,15 @@ const RATIOS: readonly RatioSpec[] = [
   { label: 'W3 vs SyncManager', workload: 'W3', mine: isRow('syncmgr'), theirs: isRow('syncmanager'), metric: 'ops' },
   { label: 'W4 vs SyncManager', workload: 'W4', mine: isRow('syncmgr'), theirs: isRow('syncmanager'), metric: 'ops', target: 2 },
   { label: 'W4 vs Redis spin lock', workload: 'W4', mine: isRow('syncmgr'), theirs: isRow('redis'), metric: 'ops', target: 2 },
+  // Where the targets stand against Node itself: syncmgr against the bare Node pair, and that pair
+  // against the peers (what a Node server and client reach with no work of their own).
+  { label: 'W1 vs Node floor', workload: 'W1', mine: isRow('syncmgr', 'tcp'), theirs: isRow('floor'), metric: 'ops' },
+  { label: 'W3 vs Node floor', workload: 'W3', mine: isRow('syncmgr'), theirs: isRow('floor'), metric: 'ops' },
+  { label: 'W4 vs Node floor', workload: 'W4', mine: isRow('syncmgr'), theirs: isRow('floor'), metric: 'ops' },
+  { label: 'Node floor W1 vs Redis', workload: 'W1', mine: isRow('floor'), theirs: isRow('redis'), metric: 'ops' },
+  { label: 'Node floor W3 vs Redis', workload: 'W3', mine: isRow('floor'), theirs: isRow('redis'), metric: 'ops' },
+  { label: 'Node floor W4 vs SyncManager', workload: 'W4', mine: isRow('floor'), theirs: isRow('syncmanager'), metric: 'ops' },
+  { label: 'Node floor W4 vs Redis spin lock', workload: 'W4', mine: isRow('floor'), theirs: isRow('redis'), metric: 'ops' },
 ];
 
 export interface Ratio {
@@ -244,9 +270,10 @@ function computeRatios(rowsByWorkload: Map<WorkloadId, ResultRow[]>): Ratio[] {
 
 function renderRatios(ratios: Ratio[]): string {
   const cells = [
-    ['ratio (syncmgr / peer)', 'peer row', 'median', 'per rep', 'target', 'met'],
+    ['ratio (row / peer row)', 'row', 'peer row', 'median', 'per rep', 'target', 'met'],
     ...ratios.map((ratio) => [
       ratio.label,
+      ratio.mine,
       ratio.theirs,
       `${ratio.median.toFixed(2)}x`,
       ratio.perRep.map((value) => value.toFixed(2)).join(' '),
@@ -255,7 +282,7 @@ function renderRatios(ratios: Ratio[]): string {
     ]),
   ];
   const widths = cells[0]!.map((_, index) => Math.max(...cells.map((line) => line[index]!.length)));
-  const right = new Set([2]);
+  const right = new Set([3]);
   const format = (line: string[]): string =>
     line.map((cell, index) => (right.has(index) ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!))).join('  ').trimEnd();
   return [format(cells[0]!), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.slice(1).map(format)].join('\n');
@@ -407,9 +434,10 @@ export async function runCompare(argv: string[]): Promise<number> {
       console.log(renderCpu(cpuRows));
     }
     console.log('');
-    console.log('  ops/s and p50/p99 are medians over reps; min-max is their spread; ratios are syncmgr / peer per rep (run back to back),');
+    console.log('  ops/s and p50/p99 are medians over reps; min-max is their spread; ratios are row / peer row per rep (run back to back),');
     console.log('  the median of those, and each rep\'s. W2 vs SyncManager uses its best variant (its proxies cannot pipeline: 4 or 64');
-    console.log('  client processes, one request in flight each). Redis pipeline latencies are per pipeline of 100.');
+    console.log('  client processes, one request in flight each). Redis pipeline latencies are per pipeline of 100. The Node floor is a');
+    console.log('  bare Node server and client (bench/peers/floor.ts): what any Node pair reaches before doing any work of its own.');
     for (const note of meta.skipped) console.log(`  SKIPPED: ${note}`);
   }
   const loadAtEnd = currentLoad();

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, connectionString, parseConnectionString, VERSION } from 'syncmgr';
 import { stopChild } from './peers/proc.js';
+import { floorSubject } from './peers/floor.js';
 import { redisSubject } from './peers/redis.js';
 
 export type Transport = 'tcp' | 'unix' | 'ws';
@@ -165,6 +166,8 @@ export const SUBJECTS: Readonly<Record<string, Subject>> = {
   syncmgr: syncmgrSubject,
   // Redis 7 (/usr/bin/redis-server) through ioredis: bench/peers/redis.ts.
   redis: redisSubject,
+  // A bare Node server and client (bench/peers/floor.ts): what any Node pair costs.
+  floor: floorSubject,
 };
 
 export function subjectOf(target: Target): Subject {
