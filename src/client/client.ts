@@ -13,16 +13,7 @@ import {
 } from '../errors.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { clientHandshake } from '../protocol/handshake.js';
-import {
-  encodeRequest,
-  encodeTarget,
-  encodeTargetedRequest,
-  type EventMessage,
-  MessageError,
-  parseServerMessage,
-  type RequestId,
-  type RequestTarget,
-} from '../protocol/message.js';
+import { encodeRequest, type EventMessage, MessageError, parseServerMessage, type RequestId } from '../protocol/message.js';
 import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
 import type { Dump } from '../persistence/dump.js';
@@ -95,11 +86,13 @@ export interface AtomicOp {
   init?: Record<string, unknown>;
 }
 
-/** @internal A request before it gets its id: a server op, or an op on the object `target` names. */
+/** @internal A request before it gets its id. */
 export interface OutgoingRequest {
   op: string;
+  type?: string;
+  name?: string;
   args: unknown[];
-  target?: RequestTarget;
+  init?: Record<string, unknown>;
 }
 
 interface Pending {
@@ -233,7 +226,7 @@ export class Client extends EventEmitter {
    * wrappers over this; it is public for types that have no proxy yet.
    */
   call<T = unknown>(type: string, name: string, op: string, args: unknown[], options?: CallOptions): Promise<T> {
-    return this.request({ op, args, target: encodeTarget(type, name) }, options) as Promise<T>;
+    return this.request({ op, type, name, args }, options) as Promise<T>;
   }
 
   /**
@@ -281,10 +274,7 @@ export class Client extends EventEmitter {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     const id = this.nextId++;
-    const text =
-      message.target === undefined
-        ? encodeRequest({ id, op: message.op, args: message.args })
-        : encodeTargetedRequest(id, message.op, message.target, message.args);
+    const text = encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
     const tooLarge = this.oversized(text, message.op);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
     return new Promise((resolve, reject) => {

@@ -175,36 +175,8 @@ export function encodeRequest(request: Request): string {
   });
 }
 
-/**
- * The fixed part of every request to one object (its type, name and creation parameters), as JSON
- * text made once per proxy: a request then costs one JSON.stringify, of its arguments.
- */
-export interface RequestTarget {
-  /** `,"type":…,"name":…,"args":` */
-  readonly head: string;
-  /** `}`, or `,"init":{…}}` */
-  readonly tail: string;
-}
-
-export function encodeTarget(type: string, name: string, init?: unknown): RequestTarget {
-  return {
-    head: `,"type":${JSON.stringify(type)},"name":${JSON.stringify(name)},"args":`,
-    tail: init === undefined ? '}' : `,"init":${JSON.stringify(init)}}`,
-  };
-}
-
-/** The same text as {@link encodeRequest} of `{id, op, type, name, args, init}` with `target`'s fields. */
-export function encodeTargetedRequest(id: number, op: string, target: RequestTarget, args: unknown[]): string {
-  return `{"id":${id},"op":${JSON.stringify(op)}${target.head}${JSON.stringify(args)}${target.tail}`;
-}
-
 export function encodeResult(id: RequestId, result: unknown): string {
-  // Concatenated rather than stringified as an object: answers are most of what a server writes.
-  // A safe-integer id and a finite number print as JSON.stringify prints them.
-  const idText = typeof id === 'number' ? `${id}` : JSON.stringify(id);
-  const resultText =
-    typeof result === 'number' && Number.isFinite(result) ? `${result}` : (JSON.stringify(result) ?? 'null');
-  return `{"id":${idText},"result":${resultText}}`;
+  return JSON.stringify({ id, result: result === undefined ? null : result });
 }
 
 export function encodeError(id: RequestId | null, error: WireError): string {

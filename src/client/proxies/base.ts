@@ -1,6 +1,5 @@
 /** What every proxy shares: its client, the object's type, name and creation parameters. */
-import { encodeTarget, type RequestTarget } from '../../protocol/message.js';
-import type { CallOptions, Client, OutgoingRequest } from '../client.js';
+import type { CallOptions, Client } from '../client.js';
 
 /** Options of a call that may block on the server. `timeout` is in seconds and enforced there. */
 export interface WaitCallOptions {
@@ -32,12 +31,10 @@ export abstract class ObjectProxy {
     return this.client.request(this.message(op, args), signal === undefined ? undefined : { signal }, true) as Promise<T>;
   }
 
-  private target: RequestTarget | undefined;
-
-  private message(op: string, args: unknown[]): OutgoingRequest {
-    // Encoded on first use, so a bad `init` fails a call as it always did, not the constructor.
-    this.target ??= encodeTarget(this.type, this.name, this.init);
-    return { op, args, target: this.target };
+  private message(op: string, args: unknown[]) {
+    return this.init === undefined
+      ? { op, type: this.type, name: this.name, args }
+      : { op, type: this.type, name: this.name, args, init: this.init };
   }
 }
 
