@@ -1,4 +1,5 @@
 /** What every proxy shares: its client, the object's type, name and creation parameters. */
+import type { AbortError } from '../../errors.js';
 import type { CallOptions, Client } from '../client.js';
 
 /** Options of a call that may block on the server. `timeout` is in seconds and enforced there. */
@@ -58,4 +59,34 @@ export async function runHolding<H extends Releasable, T>(handle: H, fn: (handle
   }
   if (!handle.lost) await handle.release();
   return result;
+}
+
+/**
+ * Whether a hold (a lock grant, a permit) was lost, with an AbortSignal for it made only when
+ * asked for: making an AbortController and reading its signal cost about 4 µs in Node 20 (1e6 of
+ * them: 4.2-4.9 s), more than the rest of an acquisition's work in the client.
+ */
+export class LossSignal {
+  private reason: AbortError | undefined;
+  private controller: AbortController | undefined;
+
+  get lost(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Aborted, with the AbortError saying why, once the hold is lost (already, if it was). */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Marks the hold lost; only the first reason counts. */
+  lose(reason: AbortError): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }

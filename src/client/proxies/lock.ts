@@ -5,7 +5,7 @@
  */
 import { AbortError } from '../../errors.js';
 import type { CallOptions, Client, HeldHandle } from '../client.js';
-import { ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
+import { LossSignal, ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
 
 /** What the server returns for a lock grant. */
 interface Grant {
@@ -22,7 +22,7 @@ export class LockHandle implements HeldHandle {
   fence: number;
   /** RLock recursion depth; 1 for a Lock. */
   depth: number;
-  private readonly lostController = new AbortController();
+  private readonly loss = new LossSignal();
   private released = false;
 
   constructor(
@@ -42,18 +42,18 @@ export class LockHandle implements HeldHandle {
 
   /** True once the server released this grant without us (connection closed, session timed out). */
   get lost(): boolean {
-    return this.lostController.signal.aborted;
+    return this.loss.lost;
   }
 
   /** Aborts when the lock is lost: hand it to work that must stop when the lock is gone. */
   get signal(): AbortSignal {
-    return this.lostController.signal;
+    return this.loss.signal;
   }
 
   /** @internal */
   markLost(reason: string): void {
     if (this.released || this.lost) return;
-    this.lostController.abort(new AbortError(`lock ${JSON.stringify(this.name)} was lost: ${reason}`));
+    this.loss.lose(new AbortError(`lock ${JSON.stringify(this.name)} was lost: ${reason}`));
   }
 
   /**

@@ -4,11 +4,11 @@
  */
 import { AbortError } from '../../errors.js';
 import type { CallOptions, Client, HeldHandle } from '../client.js';
-import { ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
+import { LossSignal, ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
 
 /** One permit taken by acquire. */
 export class PermitHandle implements HeldHandle {
-  private readonly lostController = new AbortController();
+  private readonly loss = new LossSignal();
   private released = false;
 
   constructor(
@@ -18,17 +18,17 @@ export class PermitHandle implements HeldHandle {
 
   /** True once the server took the permit back (connection closed, session timed out). */
   get lost(): boolean {
-    return this.lostController.signal.aborted;
+    return this.loss.lost;
   }
 
   /** Aborts when the permit is lost. */
   get signal(): AbortSignal {
-    return this.lostController.signal;
+    return this.loss.signal;
   }
 
   /** @internal */
   markLost(reason: string): void {
-    if (!this.released && !this.lost) this.lostController.abort(new AbortError(`permit of ${JSON.stringify(this.proxy.name)} lost: ${reason}`));
+    if (!this.released && !this.lost) this.loss.lose(new AbortError(`permit of ${JSON.stringify(this.proxy.name)} lost: ${reason}`));
   }
 
   /** Gives the permit back; NOT_OWNER if it is no longer held. */
