@@ -156,7 +156,8 @@ export class FrameDecoder {
   private takeWholeFrames(chunk: Buffer): number {
     let offset = 0;
     while (chunk.length - offset >= 4 && !this.paused && !this.stopped) {
-      const length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!);
+      const length = chunk.readInt32BE(offset);
+      // The extended form and invalid lengths are negative: readHeader() reports them.
       if (length < 0) break;
       this.checkLength(length);
       const end = offset + 4 + length;
