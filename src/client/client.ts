@@ -13,6 +13,8 @@ import {
 } from '../errors.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { clientHandshake } from '../protocol/handshake.js';
+import { encodeRequestFrame } from '../protocol/fast-path.js';
+import { payloadLength } from '../protocol/frame.js';
 import { encodeRequest, type EventMessage, MessageError, parseServerMessage, type RequestId } from '../protocol/message.js';
 import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
@@ -93,6 +95,8 @@ export interface OutgoingRequest {
   name?: string;
   args: unknown[];
   init?: Record<string, unknown>;
+  /** op, type and name already encoded by the proxy (fast-path.ts encodeRequestTarget). */
+  target?: Buffer;
 }
 
 interface Pending {
@@ -274,8 +278,10 @@ export class Client extends EventEmitter {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     const id = this.nextId++;
-    const text = encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
-    const tooLarge = this.oversized(text, message.op);
+    // A whole frame written byte by byte when the request's values allow it (fast-path.ts), else JSON text.
+    const frame = message.target !== undefined && message.init === undefined ? encodeRequestFrame(id, message.target, message.args) : undefined;
+    const encoded = frame ?? encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
+    const tooLarge = this.oversized(encoded, message.op);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
     return new Promise((resolve, reject) => {
       const entry: Pending = { resolve, reject, timer: undefined, signal, onAbort: undefined };
@@ -296,19 +302,21 @@ export class Client extends EventEmitter {
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       this.pending.set(id, entry);
-      this.channel.send(text);
+      if (typeof encoded === 'string') this.channel.send(encoded);
+      else this.channel.sendFrame(encoded);
     });
   }
 
   /**
-   * An error if `text` is over the server's frame limit (known from hello), which would make the
-   * server close the connection. Measured in bytes only when its length could be over: UTF-8
-   * takes at most 3 bytes per UTF-16 unit.
+   * An error if the request (JSON text, or a whole frame) is over the server's frame limit (known
+   * from hello), which would make the server close the connection. Text is measured in bytes only
+   * when its length could be over: UTF-8 takes at most 3 bytes per UTF-16 unit.
    */
-  private oversized(text: string, op: string): FrameTooLargeError | undefined {
+  private oversized(encoded: string | Buffer, op: string): FrameTooLargeError | undefined {
     const max = this.info?.maxFrameBytes;
-    if (max === undefined || text.length * 3 <= max) return undefined;
-    const bytes = Buffer.byteLength(text, 'utf8');
+    if (max === undefined) return undefined;
+    if (typeof encoded === 'string' && encoded.length * 3 <= max) return undefined;
+    const bytes = typeof encoded === 'string' ? Buffer.byteLength(encoded, 'utf8') : payloadLength(encoded);
     if (bytes <= max) return undefined;
     return new FrameTooLargeError(
       `the ${op} request is ${bytes} bytes, over the ${max} bytes the server accepts in one frame (its --max-frame): ` +

@@ -3,6 +3,8 @@
  * length then the payload; a length of -1 announces an 8-byte big-endian unsigned length instead.
  * Pure: no sockets, no timers.
  */
+// Buffer imported rather than the global, which is a getter called on every use.
+import { Buffer } from 'node:buffer';
 
 /** A framing violation. `code` is FRAME_TOO_LARGE or PROTOCOL_ERROR. */
 export class FrameError extends Error {
@@ -18,7 +20,8 @@ export class FrameError extends Error {
 }
 
 const EXTENDED_MARKER = -1;
-const MAX_SHORT_LENGTH = 0x7fffffff;
+/** Longest payload a 4-byte header can announce. */
+export const MAX_SHORT_LENGTH = 0x7fffffff;
 
 /** Encodes one frame. Strings are written as UTF-8 straight into the frame buffer (no extra copy). */
 export function encodeFrame(payload: Buffer | string): Buffer {
@@ -37,27 +40,44 @@ export function encodeFrame(payload: Buffer | string): Buffer {
   return frame;
 }
 
-/** Encodes several frames into one buffer, back to back. */
-export function encodeFrames(payloads: ReadonlyArray<Buffer | string>): Buffer {
+/**
+ * A tick's sends in one buffer, back to back: each string is a payload, framed here; each Buffer
+ * is a whole frame already (encodeFrame's, or fast-path.ts's) and is copied as it is.
+ */
+export function joinFrames(items: ReadonlyArray<Buffer | string>): Buffer {
   let total = 0;
-  const lengths = new Array<number>(payloads.length);
-  for (let i = 0; i < payloads.length; i++) {
-    const payload = payloads[i]!;
-    const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    lengths[i] = length;
-    total += (length > MAX_SHORT_LENGTH ? 12 : 4) + length;
+  const lengths = new Array<number>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (typeof item === 'string') {
+      const length = Buffer.byteLength(item);
+      lengths[i] = length;
+      total += (length > MAX_SHORT_LENGTH ? 12 : 4) + length;
+    } else {
+      total += item.length;
+    }
   }
   const out = Buffer.allocUnsafe(total);
   let offset = 0;
-  for (let i = 0; i < payloads.length; i++) {
-    const payload = payloads[i]!;
-    const length = lengths[i]!;
-    offset += writeHeader(out, length, offset);
-    if (typeof payload === 'string') out.write(payload, offset, 'utf8');
-    else payload.copy(out, offset);
-    offset += length;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (typeof item === 'string') {
+      const length = lengths[i]!;
+      offset += writeHeader(out, length, offset);
+      out.write(item, offset, 'utf8');
+      offset += length;
+    } else {
+      item.copy(out, offset);
+      offset += item.length;
+    }
   }
   return out;
+}
+
+/** The payload length of a whole frame (as encodeFrame writes one), read from its header. */
+export function payloadLength(frame: Buffer): number {
+  const length = frame.readInt32BE(0);
+  return length === EXTENDED_MARKER ? Number(frame.readBigUInt64BE(4)) : length;
 }
 
 /** Encodes only the header for a payload of `length` bytes (4 bytes, or 12 in the extended form). */

@@ -9,6 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { WireError } from '../errors.js';
+import { scanObjectRequest, scanScalarResult } from './fast-path.js';
 
 /** A request id: chosen by the client, echoed in the response. */
 export type RequestId = number | string;
@@ -110,6 +111,9 @@ function isRequestId(value: unknown): value is RequestId {
  * @throws MessageError with the request id when one could be read.
  */
 export function parseRequest(payload: Buffer): Request {
+  // The JavaScript client's object operations, read without JSON.parse (fast-path.ts); the rest below.
+  const scanned = scanObjectRequest(payload, MAX_NAME_LENGTH);
+  if (scanned !== undefined) return scanned;
   const message = decodeJson(payload);
   if (!isPlainObject(message)) throw new MessageError('BAD_REQUEST', 'a request must be a JSON object');
   const { id } = message;
@@ -192,6 +196,9 @@ export function encodeEvent(event: string, data?: unknown): string {
  * @throws MessageError if it is not a response or an event.
  */
 export function parseServerMessage(payload: Buffer): ServerMessage {
+  // Scalar results (incr, get of a number...), read without JSON.parse (fast-path.ts); the rest below.
+  const scanned = scanScalarResult(payload);
+  if (scanned !== undefined) return scanned;
   const message = decodeJson(payload);
   if (!isPlainObject(message)) throw new MessageError('PROTOCOL_ERROR', 'server message is not a JSON object');
   if (typeof message.event === 'string') return message as unknown as EventMessage;

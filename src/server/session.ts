@@ -5,6 +5,7 @@
  */
 import { OperationError, toWire } from '../errors.js';
 import { FIRST_BYTE_JSON, FIRST_BYTE_PICKLE, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { encodeResultFrame } from '../protocol/fast-path.js';
 import type { FrameError } from '../protocol/frame.js';
 import {
   encodeError,
@@ -325,6 +326,12 @@ export class Session implements SessionHandle {
     if (!this.channel.isOpen) return;
     if (failed) {
       this.channel.send(encodeError(id, toWire(value)));
+      return;
+    }
+    // Scalar results as a whole frame written byte by byte (fast-path.ts); the rest as JSON text.
+    const frame = encodeResultFrame(id, value);
+    if (frame !== undefined) {
+      this.channel.sendFrame(frame);
       return;
     }
     let text: string;

@@ -34,6 +34,8 @@ export interface Channel {
   onClose(listener: (err?: Error) => void): void;
   /** Frames and sends one payload. A socket channel writes a tick's frames together, 16 per syscall. */
   send(payload: Buffer | string): void;
+  /** Sends a frame encoded already, header included (protocol/fast-path.ts writes some), as {@link send} does. */
+  sendFrame(frame: Buffer): void;
   pauseReading(reason: PauseReason): void;
   resumeReading(reason: PauseReason): void;
   /** Closes after flushing what was sent. */

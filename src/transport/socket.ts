@@ -1,6 +1,9 @@
 /** Channel over a `net.Socket`: TCP and Unix sockets share the same byte-stream framing. */
+// Buffer and nextTick imported rather than reached through the globals, which are getters called on every use.
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
-import { encodeFrame, encodeFrames, FrameDecoder, FrameError } from '../protocol/frame.js';
+import { nextTick } from 'node:process';
+import { encodeFrame, FrameDecoder, FrameError, joinFrames } from '../protocol/frame.js';
 import { BaseChannel, type Channel, PauseReason, type TransportKind } from './channel.js';
 
 /**
@@ -62,7 +65,7 @@ export class SocketChannel extends BaseChannel implements Channel {
   private readonly socket: Socket;
   private readonly decoder: FrameDecoder;
   private pausedFor = 0;
-  /** Payloads sent this tick, written together by flush(). */
+  /** What was sent this tick, written together by flush(): payloads (strings) and whole frames (Buffers). */
   private outbox: Array<Buffer | string> = [];
 
   /** `reads`: set when the socket was connected with its `onread`; else 'data' events carry the bytes. */
@@ -109,10 +112,20 @@ export class SocketChannel extends BaseChannel implements Channel {
   }
 
   send(payload: Buffer | string): void {
+    // A string is framed when the tick's frames are joined; a Buffer payload is framed now, since
+    // the outbox takes Buffers for whole frames.
+    this.enqueue(typeof payload === 'string' ? payload : encodeFrame(payload));
+  }
+
+  sendFrame(frame: Buffer): void {
+    this.enqueue(frame);
+  }
+
+  private enqueue(item: Buffer | string): void {
     // Frames sent in one tick (the answers to a pipelined batch) leave together in one write, one
     // syscall and one allocation for up to FLUSH_AT_FRAMES frames instead of one per frame.
-    if (this.outbox.length === 0) process.nextTick(flush, this);
-    this.outbox.push(payload);
+    if (this.outbox.length === 0) nextTick(flush, this);
+    this.outbox.push(item);
     if (this.outbox.length >= FLUSH_AT_FRAMES) this.flush();
   }
 
@@ -126,7 +139,9 @@ export class SocketChannel extends BaseChannel implements Channel {
     if (this.socket.destroyed || this.socket.writableEnded) return;
     // write() says false once the socket holds more than its high-water mark (16 KiB): only then
     // is the unsent size worth reading.
-    const belowHighWater = this.socket.write(frames.length === 1 ? encodeFrame(frames[0]!) : encodeFrames(frames));
+    const only = frames.length === 1 ? frames[0]! : undefined;
+    const bytes = only === undefined ? joinFrames(frames) : typeof only === 'string' ? encodeFrame(only) : only;
+    const belowHighWater = this.socket.write(bytes);
     if (!belowHighWater && this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.pauseReading(PauseReason.Backpressure);
   }
 

@@ -62,8 +62,11 @@ export class WebSocketChannel extends BaseChannel implements Channel {
   }
 
   send(payload: Buffer | string): void {
+    this.sendFrame(encodeFrame(payload));
+  }
+
+  sendFrame(frame: Buffer): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    const frame = encodeFrame(payload);
     if (this.socket.bufferedAmount + frame.length <= WRITE_HIGH_WATER_BYTES) {
       this.socket.send(frame, { binary: true });
       return;

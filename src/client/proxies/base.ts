@@ -1,6 +1,7 @@
 /** What every proxy shares: its client, the object's type, name and creation parameters. */
 import type { AbortError } from '../../errors.js';
-import type { CallOptions, Client } from '../client.js';
+import { encodeRequestTarget } from '../../protocol/fast-path.js';
+import type { CallOptions, Client, OutgoingRequest } from '../client.js';
 
 /** Options of a call that may block on the server. `timeout` is in seconds and enforced there. */
 export interface WaitCallOptions {
@@ -32,10 +33,23 @@ export abstract class ObjectProxy {
     return this.client.request(this.message(op, args), signal === undefined ? undefined : { signal }, true) as Promise<T>;
   }
 
-  private message(op: string, args: unknown[]) {
+  private message(op: string, args: unknown[]): OutgoingRequest {
     return this.init === undefined
-      ? { op, type: this.type, name: this.name, args }
+      ? { op, type: this.type, name: this.name, args, target: this.target(op) }
       : { op, type: this.type, name: this.name, args, init: this.init };
+  }
+
+  /** Each operation's `"op"`, `"type"` and `"name"`, encoded once (null: not plain text). */
+  private targets: Map<string, Buffer | null> | undefined;
+
+  private target(op: string): Buffer | undefined {
+    const targets = (this.targets ??= new Map());
+    let target = targets.get(op);
+    if (target === undefined) {
+      target = encodeRequestTarget(op, this.type, this.name) ?? null;
+      targets.set(op, target);
+    }
+    return target ?? undefined;
   }
 }
 

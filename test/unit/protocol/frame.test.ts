@@ -3,7 +3,7 @@
  * split at every byte boundary, since TCP may cut a stream anywhere.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeSingleFrame, encodeFrame, encodeFrames, encodeHeader, FrameDecoder, FrameError } from '../../../src/protocol/frame.js';
+import { decodeSingleFrame, encodeFrame, encodeHeader, FrameDecoder, FrameError, joinFrames } from '../../../src/protocol/frame.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -261,19 +261,20 @@ describe('encodeFrame', () => {
   });
 });
 
-describe('encodeFrames', () => {
-  it('writes frames back to back, strings as UTF-8, exactly as encodeFrame one by one', () => {
-    const payloads = ['{"id":1,"result":2}', Buffer.from('0102ff', 'hex'), '', 'é€😀', Buffer.alloc(0)];
-    const joined = encodeFrames(payloads);
-    expect(joined.toString('hex')).toBe(Buffer.concat(payloads.map((p) => encodeFrame(p))).toString('hex'));
+describe('joinFrames', () => {
+  it('frames strings as UTF-8 and copies Buffers as whole frames, back to back, in order', () => {
+    const items = ['{"id":1,"result":2}', encodeFrame(Buffer.from('0102ff', 'hex')), '', 'é€😀', encodeFrame(Buffer.alloc(0)), hex('00000001 7a')];
+    const joined = joinFrames(items);
+    const want = Buffer.concat(items.map((item) => (typeof item === 'string' ? encodeFrame(item) : item)));
+    expect(joined.toString('hex')).toBe(want.toString('hex'));
     expect(joined.subarray(0, 4).toString('hex')).toBe('00000013');
+    expect(joined.subarray(23, 30).toString('hex')).toBe('000000030102ff');
   });
 
   it('decodes back into the same payloads', () => {
-    const payloads = ['a', 'bb', 'ccc'];
     const seen: string[] = [];
-    new FrameDecoder(1024, (p) => seen.push(p.toString())).push(encodeFrames(payloads));
-    expect(seen).toEqual(payloads);
+    new FrameDecoder(1024, (p) => seen.push(p.toString())).push(joinFrames(['a', encodeFrame('bb'), 'ccc']));
+    expect(seen).toEqual(['a', 'bb', 'ccc']);
   });
 });
 
