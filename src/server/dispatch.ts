@@ -18,27 +18,26 @@ import type { Registry } from './registry.js';
  */
 export function dispatchObjectOp(registry: Registry, request: Request, context: OpContext): unknown {
   const name = request.name!;
+  // The object, when it exists as this type, tells the type: one Map lookup fewer per request.
+  const existing = registry.peek(name);
+  const type = existing !== undefined && existing.type.name === request.type ? existing.type : registry.typeOf(request.type!);
   // Look the operation up before creating anything, so a misspelt call leaves no object behind.
-  const type = registry.typeOf(request.type!);
-  if (!type.ops.has(request.op)) {
-    const existing = registry.peek(name);
+  const operation = type.ops.get(request.op);
+  if (operation === undefined) {
     if (existing !== undefined && existing.type !== type) registry.resolve(type.name, name); // throws WRONG_TYPE
     throw new OperationError(
       'UNKNOWN_METHOD',
       `a ${type.name} has no operation ${JSON.stringify(request.op)}; it has: ${[...type.ops.keys()].join(', ')}`,
     );
   }
-  const object = registry.resolve(
-    request.type!,
-    name,
-    request.init,
-    context.atomic ? () => context.undo(() => registry.delete(name)) : undefined,
-  );
-  const operation = object.type.ops.get(request.op)!;
-  const awaits = object.type.awaitingOps?.has(request.op) === true;
+  const object =
+    existing !== undefined && existing.type === type && request.init === undefined
+      ? existing
+      : registry.resolve(type.name, name, request.init, context.atomic ? () => context.undo(() => registry.delete(name)) : undefined);
+  const awaits = type.awaitingOps?.has(request.op) === true;
   if (awaits || object.mutex?.isLocked()) {
     if (context.atomic) {
-      throw new OperationError('WOULD_BLOCK', `${object.type.name}.${request.op} cannot run inside an atomic batch now: it would have to wait`);
+      throw new OperationError('WOULD_BLOCK', `${type.name}.${request.op} cannot run inside an atomic batch now: it would have to wait`);
     }
     object.mutex ??= new Mutex();
     return object.mutex.runExclusive(() => operation(object.state, request.args, context));
