@@ -41,7 +41,7 @@ export function encodeFrame(payload: Buffer | string): Buffer {
 }
 
 /**
- * A tick's sends in one buffer, back to back: each string is a payload, framed here; each Buffer
+ * A turn's sends in one buffer, back to back: each string is a payload, framed here; each Buffer
  * is a whole frame already (encodeFrame's, or fast-path.ts's) and is copied as it is.
  */
 export function joinFrames(items: ReadonlyArray<Buffer | string>): Buffer {

@@ -32,7 +32,7 @@ export interface Channel {
   setFrameErrorHandler(handler: (err: FrameError) => void): void;
   /** Registers a listener for the end of the channel; `err` is set when it ended on an error. */
   onClose(listener: (err?: Error) => void): void;
-  /** Frames and sends one payload. A socket channel writes a tick's frames together, 16 per syscall. */
+  /** Frames and sends one payload. A socket channel writes the frames of one turn of the event loop together, 16 per syscall. */
   send(payload: Buffer | string): void;
   /** Sends a frame encoded already, header included (protocol/fast-path.ts writes some), as {@link send} does. */
   sendFrame(frame: Buffer): void;
