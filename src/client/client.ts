@@ -19,6 +19,7 @@ import { encodeRequest, type EventMessage, MessageError, parseServerMessage, typ
 import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
 import type { Dump } from '../persistence/dump.js';
+import { SteadyMap } from '../util/steady-map.js';
 import { type LongTimeout, setLongTimeout } from '../util/timer.js';
 import { VERSION } from '../version.js';
 import { type EndpointOptions, resolveEndpoint } from './options.js';
@@ -118,14 +119,14 @@ export class Client extends EventEmitter {
   /** Where this client is connected, without the key. */
   readonly address: string;
   private readonly channel: Channel;
-  private readonly pending = new Map<RequestId, Pending>();
+  private readonly pending = new SteadyMap<RequestId, Pending>();
   private readonly defaultTimeout: number | undefined;
   private nextId = 1;
   private currentStatus: ClientStatus = 'ready';
   private info: ServerInfo | undefined;
   private closeReason: Error | undefined;
   /** Handles that hold something on the server, by token: told when it is lost. */
-  private readonly held = new Map<string, HeldHandle>();
+  private readonly held = new SteadyMap<string, HeldHandle>();
 
   /** @internal Use {@link connect}. */
   constructor(channel: Channel, endpoint: Endpoint, defaultTimeout: number | undefined) {
