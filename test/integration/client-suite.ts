@@ -313,6 +313,14 @@ export function clientSuite(transport: Transport): void {
         const near = 'é'.repeat(1900);
         await d.set('near', near);
         expect(await d.get('near')).toBe(near);
+        // Plain ASCII is written as a whole frame by the fast path (fast-path.ts): measured the same.
+        const ascii = await rejectionOf(d.set('ascii', 'x'.repeat(5000)));
+        expect(ascii).toBeInstanceOf(FrameTooLargeError);
+        expect(ascii.message).toMatch(/the set request is \d+ bytes, over the 4096 bytes/);
+        expect(Number(/is (\d+) bytes/.exec(ascii.message)![1])).toBeGreaterThan(5000);
+        await d.set('ascii', 'x'.repeat(3900));
+        expect(await d.get('ascii')).toBe('x'.repeat(3900));
+        expect(c.status).toBe('ready');
       });
     });
 
