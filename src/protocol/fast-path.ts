@@ -20,7 +20,7 @@
 // Buffer imported rather than the global, which is a getter called on every use.
 import { Buffer } from 'node:buffer';
 import type { Request, RequestId, ResultMessage } from './message.js';
-import { MAX_SHORT_LENGTH } from './frame.js';
+import { allocateFrame } from './frame.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -267,8 +267,6 @@ function readScalarResult(): ResultMessage | undefined {
   return { id, result };
 }
 
-/** A frame's short header: the payload length, 4 bytes big-endian. */
-const HEADER_BYTES = 4;
 /** Longer strings are written by Buffer#write (one native call) rather than char by char. */
 const SHORT_WRITE_LENGTH = 32;
 
@@ -321,9 +319,9 @@ function writeText(frame: Buffer, offset: number, text: string): number {
   return offset + text.length;
 }
 
-/** Writes safe integer `value` (not -0), whose {@link integerLength} is `length`. */
-function writeInteger(frame: Buffer, offset: number, value: number, length: number): number {
-  const end = offset + length;
+/** Writes safe integer `value` (not -0). */
+function writeInteger(frame: Buffer, offset: number, value: number): number {
+  const end = offset + integerLength(value);
   if (value < 0) frame[offset] = MINUS;
   let rest = Math.abs(value);
   let i = end;
@@ -343,15 +341,15 @@ function writeInteger(frame: Buffer, offset: number, value: number, length: numb
   return end;
 }
 
-/** Writes a scalar whose {@link scalarLength} is `length`. */
-function writeScalar(frame: Buffer, offset: number, value: unknown, length: number): number {
+/** Writes a scalar that {@link scalarLength} accepted. */
+function writeScalar(frame: Buffer, offset: number, value: unknown): number {
   if (typeof value === 'string') {
     frame[offset] = QUOTE;
     offset = writeText(frame, offset + 1, value);
     frame[offset] = QUOTE;
     return offset + 1;
   }
-  if (typeof value === 'number') return writeInteger(frame, offset, value, length);
+  if (typeof value === 'number') return writeInteger(frame, offset, value);
   return writeText(frame, offset, value === null ? 'null' : value ? 'true' : 'false');
 }
 
@@ -379,17 +377,14 @@ export function encodeRequestFrame(id: RequestId, target: Buffer, args: readonly
     if (argLength < 0) return undefined;
     length += argLength + (i > 0 ? 1 : 0);
   }
-  if (length > MAX_SHORT_LENGTH) return undefined;
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
-  frame.writeInt32BE(length, 0);
-  let offset = writeText(frame, HEADER_BYTES, REQUEST_PARTS[0]);
-  offset = writeScalar(frame, offset, id, idLength);
+  const frame = allocateFrame(length);
+  let offset = writeText(frame, frame.length - length, REQUEST_PARTS[0]);
+  offset = writeScalar(frame, offset, id);
   frame.set(target, offset);
   offset += target.length;
   for (let i = 0; i < args.length; i++) {
     if (i > 0) frame[offset++] = COMMA;
-    const arg = args[i];
-    offset = writeScalar(frame, offset, arg, scalarLength(arg));
+    offset = writeScalar(frame, offset, args[i]);
   }
   writeText(frame, offset, REQUEST_PARTS[5]);
   return frame;
@@ -404,13 +399,11 @@ export function encodeResultFrame(id: RequestId, result: unknown): Buffer | unde
   const resultLength = result === undefined ? 4 : scalarLength(result);
   if (idLength < 0 || resultLength < 0) return undefined;
   const length = RESULT_FIXED_BYTES + idLength + resultLength;
-  if (length > MAX_SHORT_LENGTH) return undefined;
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
-  frame.writeInt32BE(length, 0);
-  let offset = writeText(frame, HEADER_BYTES, RESULT_PARTS[0]);
-  offset = writeScalar(frame, offset, id, idLength);
+  const frame = allocateFrame(length);
+  let offset = writeText(frame, frame.length - length, RESULT_PARTS[0]);
+  offset = writeScalar(frame, offset, id);
   offset = writeText(frame, offset, RESULT_PARTS[1]);
-  offset = writeScalar(frame, offset, result === undefined ? null : result, resultLength);
+  offset = writeScalar(frame, offset, result === undefined ? null : result);
   writeText(frame, offset, RESULT_PARTS[2]);
   return frame;
 }

@@ -20,23 +20,28 @@ export class FrameError extends Error {
 }
 
 const EXTENDED_MARKER = -1;
-/** Longest payload a 4-byte header can announce. */
-export const MAX_SHORT_LENGTH = 0x7fffffff;
+const MAX_SHORT_LENGTH = 0x7fffffff;
+
+/**
+ * A frame for a payload of `length` bytes, its header written and its payload left to the caller:
+ * the payload starts at `frame.length - length`.
+ */
+export function allocateFrame(length: number): Buffer {
+  const frame = Buffer.allocUnsafe((length > MAX_SHORT_LENGTH ? 12 : 4) + length);
+  writeHeader(frame, length);
+  return frame;
+}
 
 /** Encodes one frame. Strings are written as UTF-8 straight into the frame buffer (no extra copy). */
 export function encodeFrame(payload: Buffer | string): Buffer {
   if (typeof payload === 'string') {
     const length = Buffer.byteLength(payload);
-    const headerLength = length > MAX_SHORT_LENGTH ? 12 : 4;
-    const frame = Buffer.allocUnsafe(headerLength + length);
-    writeHeader(frame, length);
-    frame.write(payload, headerLength, 'utf8');
+    const frame = allocateFrame(length);
+    frame.write(payload, frame.length - length, 'utf8');
     return frame;
   }
-  const headerLength = payload.length > MAX_SHORT_LENGTH ? 12 : 4;
-  const frame = Buffer.allocUnsafe(headerLength + payload.length);
-  writeHeader(frame, payload.length);
-  payload.copy(frame, headerLength);
+  const frame = allocateFrame(payload.length);
+  payload.copy(frame, frame.length - payload.length);
   return frame;
 }
 
