@@ -9,7 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { WireError } from '../errors.js';
-import { scanObjectRequest, scanScalarResult } from './fast-path.js';
+import { scanObjectRequest, scanSimpleResult } from './fast-path.js';
 
 /** A request id: chosen by the client, echoed in the response. */
 export type RequestId = number | string;
@@ -196,8 +196,9 @@ export function encodeEvent(event: string, data?: unknown): string {
  * @throws MessageError if it is not a response or an event.
  */
 export function parseServerMessage(payload: Buffer): ServerMessage {
-  // Scalar results (incr, get of a number...), read without JSON.parse (fast-path.ts); the rest below.
-  const scanned = scanScalarResult(payload);
+  // Scalar and flat-object results (incr, get of a number, a lock grant...), read without
+  // JSON.parse (fast-path.ts); the rest below.
+  const scanned = scanSimpleResult(payload);
   if (scanned !== undefined) return scanned;
   const message = decodeJson(payload);
   if (!isPlainObject(message)) throw new MessageError('PROTOCOL_ERROR', 'server message is not a JSON object');

@@ -328,7 +328,8 @@ export class Session implements SessionHandle {
       this.channel.send(encodeError(id, toWire(value)));
       return;
     }
-    // Scalar results as a whole frame written byte by byte (fast-path.ts); the rest as JSON text.
+    // Scalar and flat-object results as a whole frame written byte by byte (fast-path.ts); the
+    // rest as JSON text.
     const frame = encodeResultFrame(id, value);
     if (frame !== undefined) {
       this.channel.sendFrame(frame);
