@@ -303,13 +303,13 @@ const SHORT_WRITE_LENGTH = 32;
 
 /** The text around the values: `{"id":` ID `,"op":"` OP ... `","args":[` ARGS `]}`. */
 const REQUEST_PARTS = ['{"id":', ',"op":"', '","type":"', '","name":"', '","args":[', ']}'] as const;
-const REQUEST_OPEN = latin1(REQUEST_PARTS[0]);
+/** How requests and results begin. */
+const ID_OPEN = latin1(REQUEST_PARTS[0]);
 const REQUEST_CLOSE = latin1(REQUEST_PARTS[5]);
 /** `{"id":` ID `,"result":` RESULT `}`. */
-const RESULT_OPEN = latin1('{"id":');
 const RESULT_MIDDLE = latin1(',"result":');
 const RESULT_CLOSE = latin1('}');
-const RESULT_FIXED_BYTES = RESULT_OPEN.length + RESULT_MIDDLE.length + RESULT_CLOSE.length;
+const RESULT_FIXED_BYTES = ID_OPEN.length + RESULT_MIDDLE.length + RESULT_CLOSE.length;
 const TRUE = latin1('true');
 const FALSE = latin1('false');
 const NULL = latin1('null');
@@ -429,14 +429,14 @@ export function encodeRequestTarget(op: string, type: string, name: string): Buf
 export function encodeRequestFrame(id: RequestId, target: Buffer, args: readonly unknown[]): Buffer | undefined {
   const idLength = scalarLength(id);
   if (idLength < 0) return undefined;
-  let length = REQUEST_OPEN.length + idLength + target.length + REQUEST_CLOSE.length;
+  let length = ID_OPEN.length + idLength + target.length + REQUEST_CLOSE.length;
   for (let i = 0; i < args.length; i++) {
     const argLength = scalarLength(args[i]);
     if (argLength < 0) return undefined;
     length += argLength + (i > 0 ? 1 : 0);
   }
   const frame = allocateFrame(length);
-  let offset = writeBytes(frame, frame.length - length, REQUEST_OPEN);
+  let offset = writeBytes(frame, frame.length - length, ID_OPEN);
   offset = writeScalar(frame, offset, id);
   frame.set(target, offset);
   offset += target.length;
@@ -457,8 +457,12 @@ const flatValues: unknown[] = [];
  */
 function flatObjectKeys(object: object): string[] | undefined {
   if (Object.getPrototypeOf(object) !== Object.prototype || (object as { toJSON?: unknown }).toJSON !== undefined) return undefined;
-  const keys = Object.keys(object);
-  return keys.length <= MAX_FLAT_KEYS ? keys : undefined;
+  // Counted first, stopping past the limit, so that a large object (a document stored in a dict)
+  // is not listed in full here and again by JSON.stringify. An enumerable property someone added
+  // to Object.prototype only counts against the object.
+  let count = 0;
+  for (const _key in object) if (++count > MAX_FLAT_KEYS) return undefined;
+  return Object.keys(object);
 }
 
 /**
@@ -511,7 +515,7 @@ export function encodeResultFrame(id: RequestId, result: unknown): Buffer | unde
   }
   const length = RESULT_FIXED_BYTES + idLength + resultLength;
   const frame = allocateFrame(length);
-  let offset = writeBytes(frame, frame.length - length, RESULT_OPEN);
+  let offset = writeBytes(frame, frame.length - length, ID_OPEN);
   offset = writeScalar(frame, offset, id);
   offset = writeBytes(frame, offset, RESULT_MIDDLE);
   offset = keys !== undefined ? writeFlatObject(frame, offset, keys) : writeScalar(frame, offset, result === undefined ? null : result);

@@ -204,6 +204,19 @@ describe('encodeRequestFrame and encodeResultFrame', () => {
     expect(encodeResultFrame(2, { k: 'v' })?.subarray(4).toString()).toBe('{"id":2,"result":{"k":"v"}}');
   });
 
+  it('write only own keys when Object.prototype has an enumerable property, as JSON.stringify does', () => {
+    (Object.prototype as Record<string, unknown>).polluted = 1;
+    try {
+      for (const value of [{ a: 1 }, { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8 }]) {
+        const frame = encodeResultFrame(1, value);
+        if (frame !== undefined) expect(frame.toString('hex')).toBe(encodeFrame(encodeResult(1, value)).toString('hex'));
+      }
+      expect(encodeResultFrame(1, { a: 1 })?.subarray(4).toString()).toBe('{"id":1,"result":{"a":1}}');
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+  });
+
   it('reads a getter once when it writes an object, as JSON.stringify does', () => {
     let reads = 0;
     const object = Object.defineProperty({ a: 1 }, 'b', { enumerable: true, get: () => ++reads });
