@@ -31,6 +31,7 @@ import { ListProxy } from './proxies/list.js';
 import { LockProxy } from './proxies/lock.js';
 import { type QueueOptions, QueueProxy } from './proxies/queue.js';
 import { SemaphoreProxy } from './proxies/semaphore.js';
+import { RequestTargets } from './request-targets.js';
 
 /** Per-call options. Timeouts are in seconds, as in Python's threading and multiprocessing. */
 export interface CallOptions {
@@ -96,7 +97,7 @@ export interface OutgoingRequest {
   name?: string;
   args: unknown[];
   init?: Record<string, unknown>;
-  /** op, type and name already encoded by the proxy (fast-path.ts encodeRequestTarget). */
+  /** op, type and name already encoded (request-targets.ts). */
   target?: Buffer;
 }
 
@@ -127,6 +128,8 @@ export class Client extends EventEmitter {
   private closeReason: Error | undefined;
   /** Handles that hold something on the server, by token: told when it is lost. */
   private readonly held = new SteadyMap<string, HeldHandle>();
+  /** @internal What the proxies' requests encode once: see request-targets.ts. */
+  readonly requestTargets = new RequestTargets();
 
   /** @internal Use {@link connect}. */
   constructor(channel: Channel, endpoint: Endpoint, defaultTimeout: number | undefined) {

@@ -1,7 +1,7 @@
 /** What every proxy shares: its client, the object's type, name and creation parameters. */
 import type { AbortError } from '../../errors.js';
-import { encodeRequestTarget } from '../../protocol/fast-path.js';
 import type { CallOptions, Client, OutgoingRequest } from '../client.js';
+import type { ObjectTargets } from '../request-targets.js';
 
 /** Options of a call that may block on the server. `timeout` is in seconds and enforced there. */
 export interface WaitCallOptions {
@@ -39,17 +39,11 @@ export abstract class ObjectProxy {
       : { op, type: this.type, name: this.name, args, init: this.init };
   }
 
-  /** Each operation's `"op"`, `"type"` and `"name"`, encoded once (null: not plain text). */
-  private targets: Map<string, Buffer | null> | undefined;
+  /** Each operation's `"op"`, `"type"` and `"name"`, encoded once per client (request-targets.ts). */
+  private targets: ObjectTargets | undefined;
 
   private target(op: string): Buffer | undefined {
-    const targets = (this.targets ??= new Map());
-    let target = targets.get(op);
-    if (target === undefined) {
-      target = encodeRequestTarget(op, this.type, this.name) ?? null;
-      targets.set(op, target);
-    }
-    return target ?? undefined;
+    return (this.targets ??= this.client.requestTargets.of(this.type, this.name)).get(op);
   }
 }
 
