@@ -102,8 +102,10 @@ export class LockProxy extends ObjectProxy {
    * Waits for the lock (FIFO) and resolves with the handle that owns this acquisition. Rejects with
    * TimeoutError (code TIMEOUT) when `timeout` seconds pass first (0: do not wait), or AbortError.
    */
-  async acquire(options?: WaitCallOptions): Promise<LockHandle> {
-    return this.handleFor(await this.callBlocking<Grant>('acquire', [options?.timeout ?? null], options), options);
+  acquire(options?: WaitCallOptions): Promise<LockHandle> {
+    // A then() rather than an async function awaiting an async handleFor: one promise and one
+    // function activation fewer per acquisition, on the path of every locked update.
+    return this.callBlocking<Grant>('acquire', [options?.timeout ?? null], options).then((grant) => this.handleFor(grant, options));
   }
 
   /** Runs `fn` holding the lock, and releases it however `fn` ends. */
@@ -120,14 +122,15 @@ export class LockProxy extends ObjectProxy {
     return this.call('state', []);
   }
 
-  /** A grant that arrived after the caller aborted is handed straight back. */
-  protected async handleFor(grant: Grant, options: WaitCallOptions | undefined): Promise<LockHandle> {
+  /** The handle of a grant; one that arrived after the caller aborted is handed straight back. */
+  private handleFor(grant: Grant, options: WaitCallOptions | undefined): LockHandle | Promise<never> {
     const handle = this.makeHandle(grant);
-    if (options?.signal?.aborted) {
-      await handle.release().catch(() => {});
-      throw new AbortError(undefined, { cause: options.signal.reason });
-    }
-    return handle;
+    const signal = options?.signal;
+    if (signal?.aborted !== true) return handle;
+    const aborted = (): never => {
+      throw new AbortError(undefined, { cause: signal.reason });
+    };
+    return handle.release().then(aborted, aborted);
   }
 
   protected makeHandle(grant: Grant): LockHandle {
