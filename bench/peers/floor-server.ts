@@ -1,6 +1,7 @@
 /**
  * The Node floor's server (bench/peers/floor.ts): the least a Node server of these workloads can
- * do. One process, net sockets with 'data' events as any Node server must use, a binary protocol
+ * do. One process, net sockets that read into one reused buffer as syncmgr's do (`onread`,
+ * src/transport/socket.ts withReusedReads, 'data' events where that fails), a binary protocol
  * with nothing to parse but a byte and a number, counters in a Map, FIFO locks, no
  * authentication. It prints `listening on PORT` and serves until it is killed.
  *
@@ -13,6 +14,7 @@
  * A connection has one request in flight at a time (acquire may wait); answers go in order.
  */
 import { createServer, type Socket } from 'node:net';
+import { ReusedReadBuffer, withReusedReads } from '../../src/transport/socket.js';
 import { FLOOR_ANSWER_BYTES, FLOOR_FIXED_BYTES, FLOOR_HEADER_BYTES } from './floor-protocol.js';
 
 const counters = new Map<string, number>();
@@ -69,10 +71,12 @@ function serve(socket: Socket, request: Buffer): void {
   }
 }
 
-const server = createServer((socket) => {
+const server = createServer({ pauseOnConnect: true }, (accepted) => {
+  const reads = new ReusedReadBuffer();
+  const socket = withReusedReads(accepted, reads) ?? accepted;
   socket.setNoDelay(true);
   let held = Buffer.alloc(0);
-  socket.on('data', (chunk: Buffer) => {
+  const onChunk = (chunk: Buffer): void => {
     let bytes = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
     while (bytes.length >= FLOOR_HEADER_BYTES) {
       const end = FLOOR_HEADER_BYTES + bytes.readUInt32BE(0);
@@ -80,8 +84,15 @@ const server = createServer((socket) => {
       serve(socket, bytes.subarray(FLOOR_HEADER_BYTES, end));
       bytes = bytes.subarray(end);
     }
+    // A chunk of the reused buffer is overwritten by the next read: what waits is copied.
     held = bytes.length === 0 ? held.subarray(0, 0) : Buffer.from(bytes);
-  });
+  };
+  if (socket === accepted) {
+    socket.on('data', onChunk);
+    socket.resume();
+  } else {
+    reads.setReceiver(onChunk);
+  }
   socket.on('error', () => socket.destroy());
   socket.on('close', () => {
     for (const [key, queue] of locks) {

@@ -20,7 +20,7 @@ import {
 import { serverHandshake } from '../protocol/handshake.js';
 import { type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
-import { SocketChannel } from '../transport/socket.js';
+import { acceptedChannel } from '../transport/socket.js';
 import { WebSocketChannel } from '../transport/websocket.js';
 import type { RequestJournal } from './journal.js';
 import { Registry } from './registry.js';
@@ -219,7 +219,7 @@ export class SyncServer implements SessionHost {
   }
 
   private listenTcp(host: string, port: number): Promise<Listener> {
-    const server = createNetServer((socket) => this.accept(new SocketChannel(socket, 'tcp', HANDSHAKE_MAX_FRAME_BYTES)));
+    const server = createNetServer({ pauseOnConnect: true }, (socket) => this.accept(acceptedChannel(socket, 'tcp', HANDSHAKE_MAX_FRAME_BYTES)));
     return listenNet(server, { host, port, backlog: LISTEN_BACKLOG }).then(() => {
       const address = server.address() as { address: string; port: number };
       return { endpoint: { transport: 'tcp', host: address.address, port: address.port }, close: () => closeNet(server) };
@@ -228,7 +228,7 @@ export class SyncServer implements SessionHost {
 
   private async listenUnix(path: string): Promise<Listener> {
     await removeStaleSocket(path);
-    const server = createNetServer((socket) => this.accept(new SocketChannel(socket, 'unix', HANDSHAKE_MAX_FRAME_BYTES)));
+    const server = createNetServer({ pauseOnConnect: true }, (socket) => this.accept(acceptedChannel(socket, 'unix', HANDSHAKE_MAX_FRAME_BYTES)));
     await listenNet(server, { path, backlog: LISTEN_BACKLOG });
     return { endpoint: { transport: 'unix', path }, close: () => closeNet(server) };
   }

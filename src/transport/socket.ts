@@ -1,7 +1,7 @@
 /** Channel over a `net.Socket`: TCP and Unix sockets share the same byte-stream framing. */
 // Buffer imported rather than the global, which is a getter called on every use.
 import { Buffer } from 'node:buffer';
-import type { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { encodeFrame, FrameDecoder, FrameError, joinFrames } from '../protocol/frame.js';
 import { BaseChannel, type Channel, PauseReason, type TransportKind } from './channel.js';
 
@@ -25,24 +25,29 @@ const FLUSH_AT_FRAMES = 16;
 /** Schedules a microtask without a new promise to resolve: see SocketChannel.enqueue. */
 const RESOLVED = Promise.resolve();
 
-/** Size of the one buffer a client socket reads into. */
+/** Size of the one buffer every socket of this process reads into. */
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
- * A client socket's reads, into one buffer reused for every read (net.connect's `onread`) rather
- * than a new Buffer per read passed through the readable-stream machinery: callgrind counted a
- * bare Node client's request-answer round trip at 14.1k instructions with 'data' events and 6.5k
- * with `onread`. A chunk is a view into that buffer, valid until the callback returns. Node offers
- * `onread` only to sockets it connects, so the server's sockets keep 'data' events.
+ * What every socket reads into: a read is handed to its channel, which uses it or copies what it
+ * keeps before the callback returns, so one buffer serves every connection of the process (and
+ * 10,000 idle connections hold no read buffer of their own).
+ */
+const sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
+/**
+ * A socket's reads, into one buffer reused for every read (the `onread` option of net.Socket)
+ * rather than a new Buffer per read passed through the readable-stream machinery: callgrind counted
+ * a bare Node client's request-answer round trip at 14.1k instructions with 'data' events and 6.5k
+ * with `onread`. A chunk is a view into that buffer, valid until the callback returns.
  */
 export class ReusedReadBuffer {
-  private readonly buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   private receiver: ((chunk: Buffer) => void) | undefined;
   /** Copies of what arrived before a receiver was set. */
   private early: Buffer[] = [];
-  /** The `onread` option of net.connect(). */
+  /** The `onread` option of net.connect() and new net.Socket(). */
   readonly onread = {
-    buffer: this.buffer,
+    buffer: sharedReadBuffer,
     /** Returns true: `false` would pause the socket (the channel pauses it itself when it must). */
     callback: (nread: number, buffer: Uint8Array): boolean => {
       const chunk = (buffer as Buffer).subarray(0, nread);
@@ -59,6 +64,47 @@ export class ReusedReadBuffer {
     this.early = [];
     for (const chunk of early) receiver(chunk);
   }
+}
+
+/**
+ * A socket that net.Server accepted, remade to read through `onread`, or undefined when that cannot
+ * be done (the socket is then left as it was). Node offers `onread` only to sockets made with it,
+ * and net.Server makes its own; so the server listens with `pauseOnConnect` (nothing is read yet)
+ * and the accepted socket's handle moves into a new Socket made with `onread`, as Node's
+ * child_process makes a Socket of a handle it receives (`new net.Socket({ handle })`). Why:
+ * the 'data' path (a 64 KiB malloc per read, an ArrayBuffer, the readable stream's push and
+ * emit) made up about a quarter of the server's work: callgrind counted a sequential incr at
+ * 24.8k server instructions with it and 17.9k this way.
+ */
+export function withReusedReads(accepted: Socket, reads: ReusedReadBuffer): Socket | undefined {
+  const internals = accepted as unknown as { _handle: unknown };
+  const handle = internals._handle;
+  if (handle === null || typeof handle !== 'object' || accepted.destroyed) return undefined;
+  let socket: Socket;
+  try {
+    // `handle` is not in the typings (nor documented), hence the fallback to 'data' events.
+    socket = new Socket({ handle, onread: reads.onread, readable: true, writable: true } as SocketConstructorOpts);
+  } catch {
+    return undefined;
+  }
+  // The handle is the new socket's now: the accepted one closes without touching it (and counts
+  // itself out of net.Server's connections, which the new socket was never counted in).
+  internals._handle = null;
+  accepted.destroy();
+  return socket;
+}
+
+/**
+ * The channel of a socket that a net.Server listening with `pauseOnConnect` accepted: it reads
+ * through a {@link ReusedReadBuffer} when the socket can be remade so, else through 'data' events.
+ */
+export function acceptedChannel(accepted: Socket, transport: 'tcp' | 'unix', maxFrameBytes: number): SocketChannel {
+  const reads = new ReusedReadBuffer();
+  const socket = withReusedReads(accepted, reads);
+  if (socket !== undefined) return new SocketChannel(socket, transport, maxFrameBytes, reads);
+  const channel = new SocketChannel(accepted, transport, maxFrameBytes);
+  accepted.resume();
+  return channel;
 }
 
 export class SocketChannel extends BaseChannel implements Channel {
