@@ -442,24 +442,43 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const signal = options.signal ? AbortSignal.any([options.signal, timeoutSignal]) : timeoutSignal;
   const where = formatEndpoint(endpoint);
 
-  const channel = await dial(endpoint, { maxFrameBytes, signal }).catch((err: unknown) => {
-    throw timeoutSignal.aborted ? new TimeoutError(`connecting to ${where} took longer than ${timeoutS} s`, { cause: err }) : err;
-  });
-  channel.maxFrameBytes = HANDSHAKE_MAX_FRAME_BYTES;
-  const onAbort = (): void => channel.destroy();
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await clientHandshake(new HandshakeReader(channel, 3, maxFrameBytes), authkey);
-    const client = new Client(channel, endpoint, options.timeout);
-    channel.resumeReading(PauseReason.Handshake);
-    await client.hello(options.heartbeats ?? true);
-    return client;
-  } catch (err) {
-    channel.destroy();
-    if (timeoutSignal.aborted) throw new TimeoutError(`connecting to ${where} took longer than ${timeoutS} s`, { cause: err });
-    if (options.signal?.aborted) throw new AbortError('connect was aborted', { cause: err });
-    throw err;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+  for (let redials = 0; ; redials++) {
+    let channel: Channel;
+    try {
+      channel = await dial(endpoint, { maxFrameBytes, signal });
+    } catch (err) {
+      if (timeoutSignal.aborted) throw new TimeoutError(`connecting to ${where} took longer than ${timeoutS} s`, { cause: err });
+      if (redials < MAX_REDIALS && isReset(err)) continue;
+      throw err;
+    }
+    channel.maxFrameBytes = HANDSHAKE_MAX_FRAME_BYTES;
+    const onAbort = (): void => channel.destroy();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const reader = new HandshakeReader(channel, 3, maxFrameBytes);
+    try {
+      await clientHandshake(reader, authkey);
+      const client = new Client(channel, endpoint, options.timeout);
+      channel.resumeReading(PauseReason.Handshake);
+      await client.hello(options.heartbeats ?? true);
+      return client;
+    } catch (err) {
+      channel.destroy();
+      if (timeoutSignal.aborted) throw new TimeoutError(`connecting to ${where} took longer than ${timeoutS} s`, { cause: err });
+      if (options.signal?.aborted) throw new AbortError('connect was aborted', { cause: err });
+      // Reset before the server said anything: a connection its kernel dropped (address.ts
+      // PROBE_UNTIL_HEARD_MS). Nothing was exchanged, so dialling again is safe.
+      if (redials < MAX_REDIALS && !reader.heardAny && isReset(err)) continue;
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
+}
+
+/** Dials after a reset before the server spoke, at most (see connect). */
+const MAX_REDIALS = 3;
+
+/** Whether dialling or the handshake failed because the connection was reset (ECONNRESET). */
+function isReset(err: unknown): boolean {
+  return err instanceof SyncmgrError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
 }

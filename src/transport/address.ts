@@ -104,11 +104,23 @@ export interface DialOptions {
 
 type Dialer = (endpoint: Endpoint, options: DialOptions) => Promise<Channel>;
 
+/**
+ * A TCP client sends keep-alive probes from this long after connecting until the server's first
+ * message arrives. The server speaks first; when a burst of connects overflows its kernel's
+ * accept queue, that kernel may drop a handshake it had half-completed, and the client then holds
+ * a connection the server never saw, waiting for a challenge until its connectTimeout (seen in
+ * runs of 10,000 connects at once). The server's kernel answers a probe on such a connection with
+ * a reset (or, with SYN cookies, completes it), so the client learns of it within about this
+ * long, and connect() dials again (client.ts).
+ */
+const PROBE_UNTIL_HEARD_MS = 1000;
+
 const DIALERS: Record<Endpoint['transport'], Dialer> = {
   tcp: (endpoint, options) => {
     const { host, port } = endpoint as Extract<Endpoint, { transport: 'tcp' }>;
     const reads = new ReusedReadBuffer();
-    return dialSocket(netConnect({ host, port, onread: reads.onread }), reads, 'tcp', formatEndpoint(endpoint), options);
+    const socket = netConnect({ host, port, onread: reads.onread, keepAlive: true, keepAliveInitialDelay: PROBE_UNTIL_HEARD_MS });
+    return dialSocket(socket, reads, 'tcp', formatEndpoint(endpoint), options);
   },
   unix: (endpoint, options) => {
     const { path } = endpoint as Extract<Endpoint, { transport: 'unix' }>;
@@ -144,7 +156,7 @@ function dialSocket(socket: Socket, reads: ReusedReadBuffer, transport: 'tcp' | 
     socket.once('connect', () => {
       options.signal?.removeEventListener('abort', onAbort);
       socket.removeAllListeners('error');
-      resolve(new SocketChannel(socket, transport, options.maxFrameBytes, reads));
+      resolve(new SocketChannel(socket, transport, options.maxFrameBytes, reads, transport === 'tcp'));
     });
   });
 }

@@ -113,6 +113,11 @@ export class HandshakeReader implements FrameIO {
     });
   }
 
+  /** Whether any frame has arrived. */
+  get heardAny(): boolean {
+    return this.received > 0;
+  }
+
   send(payload: Buffer): void {
     this.channel.send(payload);
   }

@@ -119,11 +119,19 @@ export class SocketChannel extends BaseChannel implements Channel {
   private reading = false;
   private readonly flushQueued = (): void => this.flush();
 
-  /** `reads`: set when the socket was connected with its `onread`; else 'data' events carry the bytes. */
-  constructor(socket: Socket, transport: 'tcp' | 'unix', maxFrameBytes: number, reads?: ReusedReadBuffer) {
+  /** Set while TCP keep-alive probes run until the peer is first heard from (address.ts). */
+  private probing: boolean;
+
+  /**
+   * `reads`: set when the socket was connected with its `onread`; else 'data' events carry the
+   * bytes. `probing`: the socket was connected with keep-alive on, to be turned off once the peer
+   * has sent something.
+   */
+  constructor(socket: Socket, transport: 'tcp' | 'unix', maxFrameBytes: number, reads?: ReusedReadBuffer, probing = false) {
     super();
     this.socket = socket;
     this.transport = transport;
+    this.probing = probing;
     this.remoteAddress =
       transport === 'tcp' ? `${socket.remoteAddress}:${socket.remotePort}` : 'local peer';
     if (transport === 'tcp') socket.setNoDelay(true);
@@ -150,6 +158,11 @@ export class SocketChannel extends BaseChannel implements Channel {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.probing) {
+      // The peer knows this connection: no more probes, which an idle client would go on sending.
+      this.probing = false;
+      this.socket.setKeepAlive(false);
+    }
     this.reading = true;
     try {
       this.decoder.push(chunk);
