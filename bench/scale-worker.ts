@@ -39,9 +39,7 @@ function nextMessage(): Promise<ScaleRequest> {
  * Seconds each of the idle connections may take to be accepted and authenticated. Opened all at
  * once, the last ones wait behind thousands of handshakes: up to ~18 s seen on this 2-core
  * machine, past the client's default connectTimeout of 10 s. What is measured is how long that
- * takes. A connection that never gets in still fails the check: when the burst overflows the
- * kernel's accept queue (net.core.somaxconn, 4096 here), the kernel may drop a handshake it
- * has half-completed, and the client then waits for a challenge the server never sends.
+ * takes; a connection that never gets in still fails the check.
  */
 const CONNECT_TIMEOUT_S = 30;
 
