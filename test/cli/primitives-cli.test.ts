@@ -1,6 +1,6 @@
 /** `syncmgr lock`, `queue` and `event` end to end through the real bin. */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BIN, exitOf, KEY, run, serve } from '../helpers/cli.js';
@@ -36,13 +36,20 @@ describe('syncmgr lock, queue and event', () => {
   });
 
   it('exits non-zero with a clear message when the lock is not acquired in time', async () => {
-    const holder = spawn(process.execPath, [BIN, 'lock', 'busy', '--', 'sleep', '2'], { env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The holder keeps the lock until told to let go, however slowly the other commands start.
+    const dir = tempDir();
+    const [started, letGo] = [join(dir, 'started'), join(dir, 'let-go')];
+    const holder = spawn(process.execPath, [BIN, 'lock', 'busy', '--', 'sh', '-c', `touch ${started}; while [ ! -e ${letGo} ]; do sleep 0.05; done`], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: 'ignore',
+    });
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
     const result = await run(['lock', 'busy', '--timeout', '0.2', '--', 'echo', 'never'], env);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^syncmgr: .*\[TIMEOUT\]\n$/);
     expect((await run(['lock', 'busy', '--timeout', '0.2', '--conflict-exit-code', '75', '--', 'true'], env)).code).toBe(75);
+    writeFileSync(letGo, '');
     expect(await exitOf(holder)).toBe(0);
   });
 
