@@ -441,13 +441,14 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const timeoutSignal = AbortSignal.timeout(timeoutS * 1000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeoutSignal]) : timeoutSignal;
   const where = formatEndpoint(endpoint);
+  const timedOut = (cause: unknown): TimeoutError => new TimeoutError(`connecting to ${where} took longer than ${timeoutS} s`, { cause });
 
   for (let redials = 0; ; redials++) {
     let channel: Channel;
     try {
       channel = await dial(endpoint, { maxFrameBytes, signal });
     } catch (err) {
-      if (timeoutSignal.aborted) throw new TimeoutError(`connecting to ${where} took longer than ${timeoutS} s`, { cause: err });
+      if (timeoutSignal.aborted) throw timedOut(err);
       if (redials < MAX_REDIALS && isReset(err)) continue;
       throw err;
     }
@@ -463,7 +464,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
       return client;
     } catch (err) {
       channel.destroy();
-      if (timeoutSignal.aborted) throw new TimeoutError(`connecting to ${where} took longer than ${timeoutS} s`, { cause: err });
+      if (timeoutSignal.aborted) throw timedOut(err);
       if (options.signal?.aborted) throw new AbortError('connect was aborted', { cause: err });
       // Reset before the server said anything: a connection its kernel dropped (address.ts
       // PROBE_UNTIL_HEARD_MS). Nothing was exchanged, so dialling again is safe.
