@@ -26,8 +26,13 @@ export function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** Per-run timing of a full run; each mode has its own `--quick` timing. */
-export const FULL_RUN: WorkloadSettings = { warmupMs: 500, durationMs: 2500 };
+/**
+ * Per-run timing of a full run; each mode has its own `--quick` timing. The warm-up is long enough
+ * for V8 to finish optimizing a Node client's hot path with 4 of them and a server on 2 cores:
+ * syncmgr's W4 clients took 3-3.5 s to reach their steady rate, ioredis's about 2 s, the bare
+ * floor's 1.5 s (bench/README.md, "Warm-up").
+ */
+export const FULL_RUN: WorkloadSettings = { warmupMs: 3000, durationMs: 2500 };
 
 /** The parseArgs options every mode takes, to spread into its own. */
 export function commonOptions(defaultReps: number) {

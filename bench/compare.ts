@@ -19,7 +19,7 @@
  * what did run) if one is not. Prints the rows (medians, min-max over repetitions) and the ratios
  * against the targets of issue 4 (median of the per-repetition ratios, and each repetition's).
  *
- *   npm run bench -- --compare                       3 reps, 0.5 s warm-up + 2.5 s per run
+ *   npm run bench -- --compare                       3 reps, 3 s warm-up + 2.5 s per run
  *   npm run bench -- --compare --reps 5 --duration 4
  *   npm run bench -- --compare --quick               smoke run
  *   npm run bench -- --compare --only W1,W4 --peers syncmgr,redis
@@ -383,8 +383,8 @@ export async function runCompare(argv: string[]): Promise<number> {
           if (spent !== undefined && measurement.ops > 0) clientCpu.get(c)!.push({ user: spent.user / measurement.ops, system: spent.system / measurement.ops });
           if (pid !== undefined && before !== undefined) {
             const after = cpuSeconds(pid);
-            // The server also served the warm-up, at about the same rate: charge it to as many ops.
-            const ops = measurement.ops * (1 + options.settings.warmupMs / Math.max(1, options.settings.durationMs));
+            // The server also served the warm-up: its CPU time is spread over those operations too.
+            const ops = measurement.ops + measurement.warmupOps;
             cpu.get(c)!.push({ user: (after.user - before.user) / ops, system: (after.system - before.system) / ops });
           }
         }

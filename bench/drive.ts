@@ -122,4 +122,4 @@ export interface RunMessage {
 }
 
 /** Worker → parent. */
-export type WorkerMessage = { type: 'ready' } | ({ type: 'result' } & IncrLoopResult);
+export type WorkerMessage = { type: 'ready' } | ({ type: 'result'; warmupOps: number } & IncrLoopResult);

@@ -9,7 +9,7 @@
  * issue 5 (`always` >= 0.5x at 64 in flight, `everysec` >= 0.9x), and to Redis under the same
  * policy. Every run's count is checked as in the rest of the bench.
  *
- *   npm run bench -- --durability                     3 reps, 0.5 s warm-up + 2.5 s per run
+ *   npm run bench -- --durability                     3 reps, 3 s warm-up + 2.5 s per run
  *   npm run bench -- --durability --reps 5 --duration 4
  *   npm run bench -- --durability --quick             smoke run
  *   npm run bench -- --durability --only W2 --policies always,everysec --no-redis

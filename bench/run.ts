@@ -2,7 +2,8 @@
  * `npm run bench`: starts the server in its own process, runs every workload over its transports,
  * checks each run's final count, and prints a table.
  *
- *   npm run bench                          full run (~2.5 s measured per row, under a minute)
+ *   npm run bench                          full run (3 s warm-up + 2.5 s measured per row: under a minute),
+ *                                          then --durability (~4 min)
  *   npm run bench -- --quick               smoke run, a few seconds
  *   npm run bench -- --json                results as JSON on stdout (progress stays on stderr)
  *   npm run bench -- --reps 3              each row three times; the table shows medians

@@ -24,9 +24,9 @@ async function main(): Promise<void> {
       send({ type: 'ready' });
     });
     // Warm-up counts on its own key, so the measured key holds exactly the measured increments.
-    await incrLoop(client, { key: `${run.key}:warmup`, op: run.op ?? 'incr', lanes: run.lanes, durationMs: run.warmupMs, recordLatency: false, exclusiveKey: false });
+    const warmup = await incrLoop(client, { key: `${run.key}:warmup`, op: run.op ?? 'incr', lanes: run.lanes, durationMs: run.warmupMs, recordLatency: false, exclusiveKey: false });
     const result = await incrLoop(client, { key: run.key, op: run.op ?? 'incr', lanes: run.lanes, durationMs: run.durationMs, recordLatency: true, exclusiveKey: false });
-    await sendAndWait({ type: 'result', ...result });
+    await sendAndWait({ type: 'result', warmupOps: warmup.ops, ...result });
   } finally {
     await client.close();
   }

@@ -38,6 +38,8 @@ export interface CountCheck {
 export interface Measurement {
   /** Operations completed in the measured window. */
   ops: number;
+  /** Operations completed in the warm-up before it: the server served those too. */
+  warmupOps: number;
   /** Length of the measured window. */
   seconds: number;
   /** Per-operation latencies in ns, if the workload measures them. */
@@ -84,10 +86,11 @@ export function oneClient(name: string, summary: string, lanes: number, transpor
     async run({ open, key, settings }) {
       const client = await open();
       try {
-        await incrLoop(client, { key: `${key}:warmup`, lanes, durationMs: settings.warmupMs, recordLatency: false, exclusiveKey: true });
+        const warmup = await incrLoop(client, { key: `${key}:warmup`, lanes, durationMs: settings.warmupMs, recordLatency: false, exclusiveKey: true });
         const result = await incrLoop(client, { key, lanes, durationMs: settings.durationMs, recordLatency: true, exclusiveKey: true });
         return {
           ops: result.ops,
+          warmupOps: warmup.ops,
           seconds: (result.endMs - result.startMs) / 1000,
           latenciesNs: result.latenciesNs,
           clientCpuSeconds: sumCpuMicros([result.cpuMicros]),
@@ -131,6 +134,7 @@ export function contended(name: string, summary: string, processes: number, tran
         }
         return {
           ops,
+          warmupOps: results.reduce((sum, result) => sum + result.warmupOps, 0),
           seconds: (endMs - startMs) / 1000,
           latenciesNs: results.flatMap((result) => result.latenciesNs),
           clientCpuSeconds: sumCpuMicros(results.map((result) => result.cpuMicros)),

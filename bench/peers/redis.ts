@@ -207,11 +207,12 @@ export function redisPipelineWorkload(batch: number): Workload {
           }
           return { ops, startMs, endMs: wallClockMs(), latenciesNs, cpuMicros: process.cpuUsage(startCpu) };
         };
-        await loop(`${key}:warmup`, settings.warmupMs, false);
+        const warmup = await loop(`${key}:warmup`, settings.warmupMs, false);
         const result = await loop(key, settings.durationMs, true);
         const actual = await redis.get(key);
         return {
           ops: result.ops,
+          warmupOps: warmup.ops,
           seconds: (result.endMs - result.startMs) / 1000,
           latenciesNs: result.latenciesNs,
           clientCpuSeconds: sumCpuMicros([result.cpuMicros]),

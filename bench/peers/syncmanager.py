@@ -135,9 +135,9 @@ def client(op):
         cpu_micros = {"user": (cpu.user - start_cpu.user) * 1e6, "system": (cpu.system - start_cpu.system) * 1e6}
         return ops, start_ms, time.time() * 1000, latencies, cpu_micros
 
-    loop(key + ":warmup", run["warmupMs"], False)
+    warmup_ops = loop(key + ":warmup", run["warmupMs"], False)[0]
     ops, start_ms, end_ms, latencies, cpu_micros = loop(key, run["durationMs"], True)
-    print(json.dumps({"ops": ops, "startMs": start_ms, "endMs": end_ms, "latenciesNs": latencies, "cpuMicros": cpu_micros}), flush=True)
+    print(json.dumps({"ops": ops, "warmupOps": warmup_ops, "startMs": start_ms, "endMs": end_ms, "latenciesNs": latencies, "cpuMicros": cpu_micros}), flush=True)
     # Stay until the bench has read the result and closes stdin.
     sys.stdin.read()
 

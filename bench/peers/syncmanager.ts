@@ -95,7 +95,7 @@ export async function startSyncManager(): Promise<RunningSyncManager> {
         const results = await Promise.all(
           clients.map(async (child, i) => {
             const line = await nextLine(child, readers[i]!, /^\{/, timeout, `SyncManager client ${child.pid}`);
-            return JSON.parse(line) as { ops: number; startMs: number; endMs: number; latenciesNs: number[]; cpuMicros: { user: number; system: number } };
+            return JSON.parse(line) as { ops: number; warmupOps: number; startMs: number; endMs: number; latenciesNs: number[]; cpuMicros: { user: number; system: number } };
           }),
         );
         for (const child of clients) child.stdin!.end();
@@ -107,6 +107,7 @@ export async function startSyncManager(): Promise<RunningSyncManager> {
         ) as number | null;
         return {
           ops,
+          warmupOps: results.reduce((sum, result) => sum + result.warmupOps, 0),
           seconds: (endMs - startMs) / 1000,
           latenciesNs: results.flatMap((result) => result.latenciesNs),
           clientCpuSeconds: sumCpuMicros(results.map((result) => result.cpuMicros)),
