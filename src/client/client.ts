@@ -101,12 +101,22 @@ export interface OutgoingRequest {
   target?: Buffer;
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  timer: LongTimeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/** A request waiting for its answer. */
+class Pending {
+  resolve!: (value: unknown) => void;
+  reject!: (err: Error) => void;
+  timer: LongTimeout | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  readonly promise: Promise<unknown>;
+
+  constructor(readonly signal: AbortSignal | undefined) {
+    // Made here, the executor holds this entry only: made in request(), it held a context of
+    // the request's variables, allocated for every request.
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
 
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
@@ -287,28 +297,39 @@ export class Client extends EventEmitter {
     const encoded = frame ?? encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
     const tooLarge = this.oversized(encoded, message.op);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
-    return new Promise((resolve, reject) => {
-      const entry: Pending = { resolve, reject, timer: undefined, signal, onAbort: undefined };
-      // A blocking request carries its timeout to the server, which answers TIMEOUT itself.
-      const timeout = blocking ? undefined : (options?.timeout ?? this.defaultTimeout);
-      if (timeout !== undefined) {
-        // Not setTimeout: it turns a delay over ~24.8 days into 1 ms, failing the call at once.
-        entry.timer = setLongTimeout(() => {
-          this.settle(id)?.reject(new TimeoutError(`${message.op} got no answer within ${timeout} s (it may still have been applied)`));
-        }, timeout * 1000);
-      }
-      if (signal !== undefined) {
-        entry.onAbort = blocking
-          ? // Ask the server to cancel and keep waiting for its answer: ABORTED, or a grant that
-            // crossed the cancel, which the proxy then hands back, so nothing is left held.
-            () => this.cancelOnServer(id)
-          : () => this.settle(id)?.reject(new AbortError(undefined, { cause: signal.reason }));
-        signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
-      this.pending.set(id, entry);
+    const entry = new Pending(signal);
+    // A blocking request carries its timeout to the server, which answers TIMEOUT itself.
+    const timeout = blocking ? undefined : (options?.timeout ?? this.defaultTimeout);
+    if (timeout !== undefined) entry.timer = this.timeOutLater(id, message.op, timeout);
+    if (signal !== undefined) this.abortOn(signal, entry, id, blocking);
+    this.pending.set(id, entry);
+    // A call answers through its promise only, even should the channel throw.
+    try {
       if (typeof encoded === 'string') this.channel.send(encoded);
       else this.channel.sendFrame(encoded);
-    });
+    } catch (err) {
+      this.settle(id);
+      return Promise.reject(err);
+    }
+    return entry.promise;
+  }
+
+  /** Fails request `id` with TimeoutError if it is unanswered after `timeout` seconds. */
+  private timeOutLater(id: RequestId, op: string, timeout: number): LongTimeout {
+    // Not setTimeout: it turns a delay over ~24.8 days into 1 ms, failing the call at once.
+    return setLongTimeout(() => {
+      this.settle(id)?.reject(new TimeoutError(`${op} got no answer within ${timeout} s (it may still have been applied)`));
+    }, timeout * 1000);
+  }
+
+  /** Ends request `id` when `signal` aborts: at once, or, for a blocking one, through the server. */
+  private abortOn(signal: AbortSignal, entry: Pending, id: RequestId, blocking: boolean): void {
+    entry.onAbort = blocking
+      ? // Ask the server to cancel and keep waiting for its answer: ABORTED, or a grant that
+        // crossed the cancel, which the proxy then hands back, so nothing is left held.
+        () => this.cancelOnServer(id)
+      : () => this.settle(id)?.reject(new AbortError(undefined, { cause: signal.reason }));
+    signal.addEventListener('abort', entry.onAbort, { once: true });
   }
 
   /**
