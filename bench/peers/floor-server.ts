@@ -76,22 +76,25 @@ const server = createServer({ pauseOnConnect: true }, (accepted) => {
   const socket = withReusedReads(accepted, reads) ?? accepted;
   socket.setNoDelay(true);
   let held = Buffer.alloc(0);
-  const onChunk = (chunk: Buffer): void => {
-    let bytes = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
-    while (bytes.length >= FLOOR_HEADER_BYTES) {
-      const end = FLOOR_HEADER_BYTES + bytes.readUInt32BE(0);
-      if (bytes.length < end) break;
-      serve(socket, bytes.subarray(FLOOR_HEADER_BYTES, end));
-      bytes = bytes.subarray(end);
+  // The first `length` bytes of `buffer` were read (the reused buffer is passed whole, as to syncmgr's decoder).
+  const onRead = (buffer: Buffer, length: number): void => {
+    const bytes = held.length === 0 ? buffer : Buffer.concat([held, buffer.subarray(0, length)]);
+    const size = held.length === 0 ? length : bytes.length;
+    let offset = 0;
+    while (size - offset >= FLOOR_HEADER_BYTES) {
+      const end = offset + FLOOR_HEADER_BYTES + bytes.readUInt32BE(offset);
+      if (size < end) break;
+      serve(socket, bytes.subarray(offset + FLOOR_HEADER_BYTES, end));
+      offset = end;
     }
-    // A chunk of the reused buffer is overwritten by the next read: what waits is copied.
-    held = bytes.length === 0 ? held.subarray(0, 0) : Buffer.from(bytes);
+    // The reused buffer is overwritten by the next read: what waits is copied.
+    held = offset === size ? held.subarray(0, 0) : Buffer.from(bytes.subarray(offset, size));
   };
   if (socket === accepted) {
-    socket.on('data', onChunk);
+    socket.on('data', (chunk: Buffer) => onRead(chunk, chunk.length));
     socket.resume();
   } else {
-    reads.setReceiver(onChunk);
+    reads.setReceiver(onRead);
   }
   socket.on('error', () => socket.destroy());
   socket.on('close', () => {

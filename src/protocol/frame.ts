@@ -159,34 +159,39 @@ export class FrameDecoder {
     this.drain();
   }
 
-  /** @throws FrameError on a negative or oversized length header. */
-  push(chunk: Buffer): void {
-    if (this.stopped || chunk.length === 0) return;
+  /**
+   * Takes the first `length` bytes of `chunk` (all of it by default): a socket reading into one
+   * buffer passes the buffer and the bytes read, which saves a view of them per read.
+   * @throws FrameError on a negative or oversized length header.
+   */
+  push(chunk: Buffer, length = chunk.length): void {
+    if (this.stopped || length === 0) return;
+    let used = 0;
     if (this.buffered === 0 && this.need < 0 && !this.paused) {
       // Nothing held from earlier chunks (the usual case): frames are read straight out of this one.
-      const used = this.takeWholeFrames(chunk);
-      if (used === chunk.length || this.stopped) return;
-      chunk = chunk.subarray(used);
+      used = this.takeWholeFrames(chunk, length);
+      if (used === length || this.stopped) return;
     }
-    this.chunks.push(this.copyHeldChunks ? Buffer.from(chunk) : chunk);
-    this.buffered += chunk.length;
+    const rest = used === 0 && length === chunk.length ? chunk : chunk.subarray(used, length);
+    this.chunks.push(this.copyHeldChunks ? Buffer.from(rest) : rest);
+    this.buffered += rest.length;
     this.drain();
   }
 
   /**
-   * Delivers the whole short-header frames at the start of `chunk`; returns the bytes they took.
-   * Stops at anything else (a partial frame, an extended or invalid header), and when a handler
-   * pauses or stops the decoder, leaving the rest to the general path.
+   * Delivers the whole short-header frames at the start of `chunk`'s first `size` bytes; returns
+   * the bytes they took. Stops at anything else (a partial frame, an extended or invalid header),
+   * and when a handler pauses or stops the decoder, leaving the rest to the general path.
    */
-  private takeWholeFrames(chunk: Buffer): number {
+  private takeWholeFrames(chunk: Buffer, size: number): number {
     let offset = 0;
-    while (chunk.length - offset >= 4 && !this.paused && !this.stopped) {
+    while (size - offset >= 4 && !this.paused && !this.stopped) {
       const length = chunk.readInt32BE(offset);
       // The extended form and invalid lengths are negative: readHeader() reports them.
       if (length < 0) break;
       this.checkLength(length);
       const end = offset + 4 + length;
-      if (end > chunk.length) break;
+      if (end > size) break;
       const payload = chunk.subarray(offset + 4, end);
       offset = end;
       this.onFrame(payload);

@@ -42,7 +42,7 @@ const sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
  * with `onread`. A chunk is a view into that buffer, valid until the callback returns.
  */
 export class ReusedReadBuffer {
-  private receiver: ((chunk: Buffer) => void) | undefined;
+  private receiver: ((buffer: Buffer, length: number) => void) | undefined;
   /** Copies of what arrived before a receiver was set. */
   private early: Buffer[] = [];
   /** The `onread` option of net.connect() and new net.Socket(). */
@@ -50,19 +50,18 @@ export class ReusedReadBuffer {
     buffer: sharedReadBuffer,
     /** Returns true: `false` would pause the socket (the channel pauses it itself when it must). */
     callback: (nread: number, buffer: Uint8Array): boolean => {
-      const chunk = (buffer as Buffer).subarray(0, nread);
-      if (this.receiver !== undefined) this.receiver(chunk);
-      else this.early.push(Buffer.from(chunk));
+      if (this.receiver !== undefined) this.receiver(buffer as Buffer, nread);
+      else this.early.push(Buffer.from(buffer.subarray(0, nread)));
       return true;
     },
   };
 
-  /** Sets who gets the chunks; hands it what arrived before. */
-  setReceiver(receiver: (chunk: Buffer) => void): void {
+  /** Sets who gets the reads (a buffer and how many of its first bytes were read); hands it what arrived before. */
+  setReceiver(receiver: (buffer: Buffer, length: number) => void): void {
     this.receiver = receiver;
     const early = this.early;
     this.early = [];
-    for (const chunk of early) receiver(chunk);
+    for (const chunk of early) receiver(chunk, chunk.length);
   }
 }
 
@@ -137,7 +136,7 @@ export class SocketChannel extends BaseChannel implements Channel {
     if (transport === 'tcp') socket.setNoDelay(true);
     // Chunks of a reused buffer are overwritten by the next read: the decoder copies what it keeps.
     this.decoder = new FrameDecoder(maxFrameBytes, (payload) => this.frameHandler(payload), { copyHeldChunks: reads !== undefined });
-    if (reads !== undefined) reads.setReceiver((chunk) => this.onData(chunk));
+    if (reads !== undefined) reads.setReceiver((buffer, length) => this.onData(buffer, length));
     else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.resumeReading(PauseReason.Backpressure));
     socket.on('error', (err) => this.destroy(err));
@@ -157,7 +156,7 @@ export class SocketChannel extends BaseChannel implements Channel {
     this.decoder.maxFrameBytes = value;
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer, length = chunk.length): void {
     if (this.probing) {
       // The peer knows this connection: no more probes, which an idle client would go on sending.
       this.probing = false;
@@ -165,7 +164,7 @@ export class SocketChannel extends BaseChannel implements Channel {
     }
     this.reading = true;
     try {
-      this.decoder.push(chunk);
+      this.decoder.push(chunk, length);
     } catch (err) {
       this.decodeFailed(err);
     } finally {

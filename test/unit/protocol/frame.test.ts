@@ -164,6 +164,29 @@ describe('FrameDecoder', () => {
     });
   });
 
+  describe('#push(chunk, length)', () => {
+    it('reads only the first `length` bytes of the chunk, whatever follows them', () => {
+      const payloads = ['first', 'x'.repeat(70), '', 'üñï', 'last one'].map((text) => Buffer.from(text));
+      const stream = Buffer.concat(payloads.map((payload) => encodeFrame(payload)));
+      for (const copyHeldChunks of [true, false]) {
+        for (const size of [1, 3, 4, 5, 7, 16, stream.length]) {
+          const frames: string[] = [];
+          const decoder = new FrameDecoder(1024, (payload) => frames.push(payload.toString('hex')), { copyHeldChunks });
+          for (let offset = 0; offset < stream.length; offset += size) {
+            // A read buffer larger than the read, its tail zeros: taken as bytes, they would be
+            // headers of empty frames.
+            const buffer = Buffer.alloc(stream.length + 8);
+            const n = stream.copy(buffer, 0, offset, offset + size);
+            decoder.push(buffer, n);
+            if (copyHeldChunks) buffer.fill(0xee); // a reused buffer: the next read overwrites it
+          }
+          expect(frames).toEqual(payloads.map((payload) => payload.toString('hex')));
+          expect(decoder.bufferedBytes).toBe(0);
+        }
+      }
+    });
+  });
+
   describe('#pause()/#resume()', () => {
     it('holds complete frames back while paused and delivers them in order on resume', () => {
       const frames: string[] = [];
