@@ -47,12 +47,13 @@ export function encodeFrame(payload: Buffer | string): Buffer {
 
 /**
  * A turn's sends in one buffer, back to back: each string is a payload, framed here; each Buffer
- * is a whole frame already (encodeFrame's, or fast-path.ts's) and is copied as it is.
+ * is a whole frame already (encodeFrame's, or fast-path.ts's) and is copied as it is. Only the
+ * first `count` items (default all) are taken.
  */
-export function joinFrames(items: ReadonlyArray<Buffer | string>): Buffer {
+export function joinFrames(items: ReadonlyArray<Buffer | string | undefined>, count = items.length): Buffer {
   let total = 0;
-  const lengths = new Array<number>(items.length);
-  for (let i = 0; i < items.length; i++) {
+  const lengths = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
     const item = items[i]!;
     if (typeof item === 'string') {
       const length = Buffer.byteLength(item);
@@ -64,7 +65,7 @@ export function joinFrames(items: ReadonlyArray<Buffer | string>): Buffer {
   }
   const out = Buffer.allocUnsafe(total);
   let offset = 0;
-  for (let i = 0; i < items.length; i++) {
+  for (let i = 0; i < count; i++) {
     const item = items[i]!;
     if (typeof item === 'string') {
       const length = lengths[i]!;

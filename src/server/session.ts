@@ -373,14 +373,18 @@ class RequestContext implements OpContext {
   }
 
   undo(step: () => void): void {
-    if (this.atomic) (this.undoSteps ??= []).push(step);
+    // [step] rather than [] and a push, which grows the new array to 17 slots.
+    if (!this.atomic) return;
+    if (this.undoSteps === undefined) this.undoSteps = [step];
+    else this.undoSteps.push(step);
   }
 
   defer(step: () => void): void {
     // After the commit (an operation deferring after an await, or queued behind a mutex) there is
     // nothing left to wait for: wake up at once.
     if (this.committed) step();
-    else (this.deferred ??= []).push(step);
+    else if (this.deferred === undefined) this.deferred = [step];
+    else this.deferred.push(step);
   }
 
   wait<T>(queue: WaitQueue<T>, options: WaitOptions): Promise<T> {

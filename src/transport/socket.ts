@@ -112,8 +112,13 @@ export class SocketChannel extends BaseChannel implements Channel {
   private readonly socket: Socket;
   private readonly decoder: FrameDecoder;
   private pausedFor = 0;
-  /** What was sent this turn, written together by flush(): payloads (strings) and whole frames (Buffers). */
-  private outbox: Array<Buffer | string> = [];
+  /**
+   * What was sent this turn, written together by flush(): payloads (strings) and whole frames
+   * (Buffers), in the first {@link outboxCount} slots. One array for the channel's life: a new one
+   * per write, grown on its first push, was most of what a write allocated besides its frame.
+   */
+  private readonly outbox: Array<Buffer | string | undefined> = [];
+  private outboxCount = 0;
   /** Set while the frames of one read are handled: their answers are written when it ends. */
   private reading = false;
   private readonly flushQueued = (): void => this.flush();
@@ -198,23 +203,28 @@ export class SocketChannel extends BaseChannel implements Channel {
     // queueMicrotask(), which wraps each callback in a new AsyncResource and a bound function.
     // Sent while a read is handled (a server answering synchronously), they wait for the end of
     // the read instead, which saves the microtask.
-    if (this.outbox.length === 0 && !this.reading) void RESOLVED.then(this.flushQueued);
-    this.outbox.push(item);
-    if (this.outbox.length >= FLUSH_AT_FRAMES) this.flush();
+    if (this.outboxCount === 0 && !this.reading) void RESOLVED.then(this.flushQueued);
+    this.outbox[this.outboxCount++] = item;
+    if (this.outboxCount >= FLUSH_AT_FRAMES) this.flush();
   }
 
   /** @internal Writes the turn's frames. */
   flush(): void {
     const frames = this.outbox;
-    if (frames.length === 0) return;
-    this.outbox = [];
+    const count = this.outboxCount;
+    if (count === 0) return;
     // After end() nothing more may be written (a write after end destroys the socket and could
     // drop what is still queued). Checked here, once per write, rather than per frame.
-    if (this.socket.destroyed || this.socket.writableEnded) return;
+    const writable = !this.socket.destroyed && !this.socket.writableEnded;
+    const first = frames[0]!;
+    const bytes = !writable ? undefined : count > 1 ? joinFrames(frames, count) : typeof first === 'string' ? encodeFrame(first) : first;
+    // Emptied before writing, and the frames let go of.
+    this.outboxCount = 0;
+    // A loop: Array.prototype.fill is a call into C++ here (callgrind: ~800 instructions a write).
+    for (let i = 0; i < count; i++) frames[i] = undefined;
+    if (bytes === undefined) return;
     // write() says false once the socket holds more than its high-water mark (16 KiB): only then
     // is the unsent size worth reading.
-    const only = frames.length === 1 ? frames[0]! : undefined;
-    const bytes = only === undefined ? joinFrames(frames) : typeof only === 'string' ? encodeFrame(only) : only;
     const belowHighWater = this.socket.write(bytes);
     if (!belowHighWater && this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.pauseReading(PauseReason.Backpressure);
   }

@@ -299,6 +299,12 @@ describe('joinFrames', () => {
     new FrameDecoder(1024, (p) => seen.push(p.toString())).push(joinFrames(['a', encodeFrame('bb'), 'ccc']));
     expect(seen).toEqual(['a', 'bb', 'ccc']);
   });
+
+  it('takes only the first `count` items of a reused array', () => {
+    const items: Array<Buffer | string | undefined> = ['a', encodeFrame('bb'), 'stale', undefined];
+    expect(joinFrames(items, 2).toString('hex')).toBe(Buffer.concat([encodeFrame('a'), encodeFrame('bb')]).toString('hex'));
+    expect(joinFrames(items, 0)).toHaveLength(0);
+  });
 });
 
 describe('encodeHeader', () => {
