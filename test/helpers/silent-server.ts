@@ -2,7 +2,8 @@
  * A server that authenticates (with the real handshake of src/protocol/handshake.ts), answers
  * `hello`, and then never answers anything else: the deterministic way to keep a call pending for
  * timeout, abort and close tests. It records every request it received. Closed after the file's
- * tests.
+ * tests. With `answerAll` it answers every request at once (`null`, `"pong"` to a ping) but does
+ * nothing else: what a client sends, heartbeats included, can then be read off `requests`.
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
@@ -27,7 +28,16 @@ export interface SilentServer {
   readonly connections: number;
 }
 
-export async function startSilentServer(transport: 'tcp' | 'unix' | 'ws'): Promise<SilentServer> {
+export interface SilentServerOptions {
+  /** The hello answer's heartbeatMs (default 0: no heartbeats, which would go unanswered). */
+  heartbeatMs?: number;
+  /** The hello answer's sessionTimeoutMs (default 60 000). */
+  sessionTimeoutMs?: number;
+  /** Answer every request, not only hello. */
+  answerAll?: boolean;
+}
+
+export async function startSilentServer(transport: 'tcp' | 'unix' | 'ws', options: SilentServerOptions = {}): Promise<SilentServer> {
   const requests: Request[] = [];
   const channels = new Set<Channel>();
   const arrivals: Array<{ count: number; resolve: () => void }> = [];
@@ -57,11 +67,12 @@ export async function startSilentServer(transport: 'tcp' | 'unix' | 'ws'): Promi
               instance: 'silent',
               session: 1,
               maxFrameBytes: 1024 * 1024,
-              sessionTimeoutMs: 60_000,
-              // No heartbeats: they would go unanswered too.
-              heartbeatMs: 0,
+              sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000,
+              heartbeatMs: options.heartbeatMs ?? 0,
             }),
           );
+        } else if (options.answerAll === true) {
+          channel.send(encodeResult(request.id, request.op === 'ping' ? 'pong' : null));
         }
       });
       channel.resumeReading(PauseReason.Handshake);
