@@ -53,8 +53,29 @@ const KEY_ARGS = keyBytes('args');
 const KEY_RESULT = keyBytes('result');
 
 function keyBytes(key: string): Buffer {
-  return Buffer.from(`"${key}":`, 'latin1');
+  return latin1(`"${key}":`);
 }
+
+/** The literals, as bytes. */
+const TRUE = latin1('true');
+const FALSE = latin1('false');
+const NULL = latin1('null');
+
+function latin1(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
+}
+
+/**
+ * String.prototype.charCodeAt, called as `charCodeAt.call(text, i)` rather than `text.charCodeAt(i)`.
+ * The strings written and compared here come in several representations (literals,
+ * concatenations, slices, JSON.parse's, Map keys V8 has internalized), and V8 compiled the lookup
+ * of `text.charCodeAt` in such a loop into a generic property load per character: callgrind
+ * counted it (Builtins_LoadIC) at about 20k of the client's 100k instructions per locked
+ * read-modify-write. Called this way, the loop looks up nothing on the string. (RecentStrings
+ * compared its cached strings the other way until perf showed the same load in a W4 client:
+ * reading a lock grant took 687 ns before, 445 ns after, in a loop of 2.1M.)
+ */
+const charCodeAt = String.prototype.charCodeAt;
 
 /** Failure marker of the value readers (a value itself can be undefined only here). */
 const NONE = Symbol('none');
@@ -77,7 +98,7 @@ class RecentStrings {
     const cached = this.slots[slot]!;
     if (cached.length === length) {
       let i = 0;
-      while (i < length && cached.charCodeAt(i) === bytes[start + i]) i++;
+      while (i < length && charCodeAt.call(cached, i) === bytes[start + i]) i++;
       if (i === length) return cached;
     }
     const text = bytes.toString('latin1', start, end);
@@ -112,12 +133,12 @@ class MessageReader {
     return this.at === this.bytes.length;
   }
 
-  /** Skips `key` (e.g. `"op":`); false if the bytes here are anything else. */
-  skipKey(key: Buffer): boolean {
+  /** Skips `expected` (a key such as `"op":`, or a literal); false if the bytes here are anything else. */
+  skipBytes(expected: Buffer): boolean {
     const { bytes, at } = this;
-    if (at + key.length > bytes.length) return false;
-    for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
-    this.at = at + key.length;
+    if (at + expected.length > bytes.length) return false;
+    for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
+    this.at = at + expected.length;
     return true;
   }
 
@@ -176,23 +197,14 @@ class MessageReader {
     return negative ? -value : value;
   }
 
-  /** `literal` (true, false, null). */
-  skipLiteral(literal: string): boolean {
-    const { bytes, at } = this;
-    if (at + literal.length > bytes.length) return false;
-    for (let i = 0; i < literal.length; i++) if (bytes[at + i] !== literal.charCodeAt(i)) return false;
-    this.at = at + literal.length;
-    return true;
-  }
-
   /** A scalar: a string, an integer, true, false or null. */
   readScalar(): unknown {
     const byte = this.bytes[this.at];
     if (byte === QUOTE) return this.readString();
     if (byte === MINUS || (byte !== undefined && byte >= DIGIT_0 && byte <= DIGIT_9)) return this.readInteger();
-    if (byte === 0x74) return this.skipLiteral('true') ? true : NONE;
-    if (byte === 0x66) return this.skipLiteral('false') ? false : NONE;
-    if (byte === 0x6e) return this.skipLiteral('null') ? null : NONE;
+    if (byte === 0x74) return this.skipBytes(TRUE) ? true : NONE;
+    if (byte === 0x66) return this.skipBytes(FALSE) ? false : NONE;
+    if (byte === 0x6e) return this.skipBytes(NULL) ? null : NONE;
     return NONE;
   }
 
@@ -264,15 +276,15 @@ export function scanObjectRequest(bytes: Buffer, maxNameLength: number): Request
 }
 
 function readObjectRequest(maxNameLength: number): Request | undefined {
-  if (!reader.skipByte(OPEN_BRACE) || !reader.skipKey(KEY_ID)) return undefined;
+  if (!reader.skipByte(OPEN_BRACE) || !reader.skipBytes(KEY_ID)) return undefined;
   const id = reader.readId();
-  if (id === NONE || !reader.skipByte(COMMA) || !reader.skipKey(KEY_OP)) return undefined;
+  if (id === NONE || !reader.skipByte(COMMA) || !reader.skipBytes(KEY_OP)) return undefined;
   const op = reader.readName();
-  if (op === NONE || !reader.skipByte(COMMA) || !reader.skipKey(KEY_TYPE)) return undefined;
+  if (op === NONE || !reader.skipByte(COMMA) || !reader.skipBytes(KEY_TYPE)) return undefined;
   const type = reader.readName();
-  if (type === NONE || !reader.skipByte(COMMA) || !reader.skipKey(KEY_NAME)) return undefined;
+  if (type === NONE || !reader.skipByte(COMMA) || !reader.skipBytes(KEY_NAME)) return undefined;
   const name = reader.readName();
-  if (name === NONE || name.length > maxNameLength || !reader.skipByte(COMMA) || !reader.skipKey(KEY_ARGS)) return undefined;
+  if (name === NONE || name.length > maxNameLength || !reader.skipByte(COMMA) || !reader.skipBytes(KEY_ARGS)) return undefined;
   const args = reader.readScalarArray();
   if (args === NONE || !reader.skipByte(CLOSE_BRACE) || !reader.atEnd) return undefined;
   return { id, op, type, name, args };
@@ -290,9 +302,9 @@ export function scanSimpleResult(bytes: Buffer): ResultMessage | undefined {
 }
 
 function readSimpleResult(): ResultMessage | undefined {
-  if (!reader.skipByte(OPEN_BRACE) || !reader.skipKey(KEY_ID)) return undefined;
+  if (!reader.skipByte(OPEN_BRACE) || !reader.skipBytes(KEY_ID)) return undefined;
   const id = reader.readId();
-  if (id === NONE || !reader.skipByte(COMMA) || !reader.skipKey(KEY_RESULT)) return undefined;
+  if (id === NONE || !reader.skipByte(COMMA) || !reader.skipBytes(KEY_RESULT)) return undefined;
   const result = reader.atByte(OPEN_BRACE) ? reader.readFlatObject() : reader.readScalar();
   if (result === NONE || !reader.skipByte(CLOSE_BRACE) || !reader.atEnd) return undefined;
   return { id, result };
@@ -310,23 +322,6 @@ const REQUEST_CLOSE = latin1(REQUEST_PARTS[5]);
 const RESULT_MIDDLE = latin1(',"result":');
 const RESULT_CLOSE = latin1('}');
 const RESULT_FIXED_BYTES = ID_OPEN.length + RESULT_MIDDLE.length + RESULT_CLOSE.length;
-const TRUE = latin1('true');
-const FALSE = latin1('false');
-const NULL = latin1('null');
-
-function latin1(text: string): Buffer {
-  return Buffer.from(text, 'latin1');
-}
-
-/**
- * String.prototype.charCodeAt, called as `charCodeAt.call(text, i)` rather than `text.charCodeAt(i)`.
- * The strings written here come in several representations (literals, concatenations, slices,
- * JSON.parse's, Map keys V8 has internalized), and V8 compiled the lookup of `text.charCodeAt` in
- * such a loop into a generic property load per character: callgrind counted it (Builtins_LoadIC)
- * at about 20k of the client's 100k instructions per locked read-modify-write. Called this way, the
- * loop looks up nothing on the string.
- */
-const charCodeAt = String.prototype.charCodeAt;
 
 /** Whether JSON.stringify writes `text` as is between quotes: printable ASCII, no `"` or `\`. */
 function isPlainText(text: string): boolean {
