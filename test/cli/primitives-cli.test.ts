@@ -2,17 +2,24 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, connect } from '../../src/client/client.js';
 import { BIN, exitOf, KEY, run, serve } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 describe('syncmgr lock, queue and event', () => {
   let env: Record<string, string>;
+  /** Watches the server's objects: a command is known to wait once the server counts it waiting. */
+  let observer: Client;
 
   beforeAll(async () => {
     const { lines } = await serve(['--port', '0', '--quiet'], { SYNCMGR_AUTHKEY: KEY });
     env = { SYNCMGR_URL: `tcp://:${KEY}@127.0.0.1:${/:(\d+)$/.exec(lines[0]!)![1]}` };
+    observer = await connect({ url: env.SYNCMGR_URL });
   });
+
+  afterAll(() => observer.close());
 
   it('runs the command holding the lock and passes its exit status through', async () => {
     const result = await run(['lock', 'build', '--', 'sh', '-c', 'echo "fence=$SYNCMGR_LOCK_FENCE"; exit 7'], env);
@@ -43,7 +50,7 @@ describe('syncmgr lock, queue and event', () => {
       env: { PATH: process.env.PATH, ...env },
       stdio: 'ignore',
     });
-    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => existsSync(started), 10_000);
     const result = await run(['lock', 'busy', '--timeout', '0.2', '--', 'echo', 'never'], env);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
@@ -59,7 +66,7 @@ describe('syncmgr lock, queue and event', () => {
       env: { PATH: process.env.PATH, ...env },
       stdio: 'ignore',
     });
-    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => existsSync(started), 10_000);
     const exited = exitOf(holder);
     holder.kill('SIGTERM');
     expect(await exited).toBe(143);
@@ -72,9 +79,9 @@ describe('syncmgr lock, queue and event', () => {
       env: { PATH: process.env.PATH, ...env },
       stdio: 'ignore',
     });
-    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => existsSync(started), 10_000);
     const waiter = spawn(process.execPath, [BIN, 'lock', 'contended', '--', 'true'], { env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await until(async () => (await observer.lock('contended').state()).waiting === 1, 10_000);
     const waiterExit = exitOf(waiter);
     waiter.kill('SIGTERM');
     expect(await waiterExit).toBe(143);
@@ -101,7 +108,7 @@ describe('syncmgr lock, queue and event', () => {
 
   it('blocks in queue get until another process puts', async () => {
     const getter = run(['queue', 'get', 'later', '--timeout', '5'], env);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await until(async () => (await observer.queue('later').state()).getters === 1, 10_000);
     await run(['queue', 'put', 'later', '42'], env);
     expect(await getter).toMatchObject({ code: 0, stdout: '42\n' });
   });

@@ -12,20 +12,12 @@ import { MAX_NESTING_DEPTH } from '../../src/protocol/message.js';
 import { encodeFrame, encodeHeader } from '../../src/protocol/frame.js';
 import { AUTHKEY, connectTo, startServer, type TestServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { until } from '../helpers/until.js';
 
 const MAX_FRAME = 4096;
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 /** A CPython manager request as captured on the wire (vectors-py313.json, seq 8): a protocol-4 pickle. */
 const PICKLE = hex('8004951000000000000000284e8c0564756d6d7994297d9474942e');
-
-/** Polls `check` until it returns true or `waitMs` passes. */
-async function waitFor(check: () => boolean, waitMs = 3000): Promise<void> {
-  const until = Date.now() + waitMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A client that behaves, with data it checks after every case. */
 class Witness {
@@ -140,7 +132,7 @@ describe('a server fed bad input', () => {
         code: 'AUTH_FAILED',
         name: 'AuthenticationError',
       });
-      await waitFor(() => srv.logs.filter((line) => /authentication failed/.test(line)).length > before);
+      await until(() => srv.logs.filter((line) => /authentication failed/.test(line)).length > before);
     });
 
     it('refuses our client with AUTH_FAILED on a wrong authkey over unix and ws too', async () => {
@@ -218,8 +210,8 @@ describe('a server fed bad input', () => {
       const count = srv.server.connectionCount;
       raw.sendBytes(Buffer.concat([encodeHeader(100), Buffer.from('{"id":1,"op":"set"')]));
       raw.destroy();
-      await waitFor(() => srv.server.connectionCount === count - 1);
-      await waitFor(() => srv.logs.some((line) => line.startsWith(`session ${session} closed`)));
+      await until(() => srv.server.connectionCount === count - 1);
+      await until(() => srv.logs.some((line) => line.startsWith(`session ${session} closed`)));
     });
 
     it('answers PROTOCOL_ERROR to a pickle (first byte 0x80) as the first frame and closes', async () => {
@@ -602,7 +594,7 @@ describe('a server with a handshake deadline', () => {
     const openFor = await raw.waitClosed(3000);
     expect(openFor).toBeGreaterThanOrEqual(250);
     expect(openFor).toBeLessThan(2000);
-    await waitFor(() => srv.logs.some((line) => /handshake timed out/.test(line)));
+    await until(() => srv.logs.some((line) => /handshake timed out/.test(line)));
   });
 
   it('closes a client that trickles its answer slower than the deadline', async () => {
@@ -628,9 +620,9 @@ describe('a server with a handshake deadline', () => {
 
   it('frees the slots of timed-out connections', async () => {
     const raws = await Promise.all([1, 2, 3].map(() => RawClient.connect(srv.tcp, { authkey: false })));
-    await waitFor(() => srv.server.connectionCount >= 4);
+    await until(() => srv.server.connectionCount >= 4);
     await Promise.all(raws.map((raw) => raw.waitClosed(3000)));
-    await waitFor(() => srv.server.connectionCount === 1);
+    await until(() => srv.server.connectionCount === 1);
   });
 
   it('does not cut a session that completed its handshake in time', async () => {
@@ -680,7 +672,7 @@ describe('a server at maxConnections', () => {
 
     // A freed slot can be taken again.
     await third.close();
-    await waitFor(() => srv.server.connectionCount === 2);
+    await until(() => srv.server.connectionCount === 2);
     const again = await connectTo(srv.tcp, { heartbeats: false });
     expect(await again.dict('limit').get('third')).toBe(1);
     await again.close();
@@ -688,12 +680,12 @@ describe('a server at maxConnections', () => {
   });
 
   it('counts connections still in the handshake against the limit', async () => {
-    await waitFor(() => srv.server.connectionCount === 1);
+    await until(() => srv.server.connectionCount === 1);
     const pending = await Promise.all([1, 2].map(() => RawClient.connect(srv.tcp, { authkey: false })));
-    await waitFor(() => srv.server.connectionCount === 3);
+    await until(() => srv.server.connectionCount === 3);
     await expect(connect({ host: srv.tcp.host, port: srv.tcp.port, authkey: AUTHKEY })).rejects.toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
     for (const raw of pending) raw.destroy();
-    await waitFor(() => srv.server.connectionCount === 1);
+    await until(() => srv.server.connectionCount === 1);
   });
 });
 

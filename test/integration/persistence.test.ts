@@ -11,6 +11,7 @@ import type { FsyncPolicy } from '../../src/persistence/log-writer.js';
 import { RecordDecoder } from '../../src/persistence/record.js';
 import type { Store } from '../../src/persistence/store.js';
 import { AUTHKEY, connectTo, startServer, tempDir, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 interface Running extends TestServer {
   client: Client;
@@ -194,7 +195,9 @@ describe('compaction', () => {
         counts[index]! += 1;
       }
     });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Under load until the server has compacted three times, however fast this machine is.
+    const compactions = () => first.logs.filter((line) => line.startsWith('compacted')).length;
+    await until(() => compactions() >= 3, 25_000);
     stop = true;
     await Promise.all(loops);
     const store = first.server.journal as Store;

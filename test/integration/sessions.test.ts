@@ -19,6 +19,7 @@ import type { Endpoint } from '../../src/transport/address.js';
 import { HandshakeReader, PauseReason } from '../../src/transport/channel.js';
 import { SocketChannel } from '../../src/transport/socket.js';
 import { AUTHKEY, connectTo, onCleanup, startServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const WORKER = join(ROOT, 'test/fixtures/primitives-worker.mjs');
@@ -97,15 +98,6 @@ function startWorker(mode: string, url: string, env: Record<string, string | num
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it returns true (every 10 ms, up to `ms`). */
-async function until(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 let names = 0;
 const fresh = (prefix: string): string => `${prefix}-${++names}`;
