@@ -92,6 +92,25 @@ export async function incrLoop(client: BenchClient, options: IncrLoopOptions): P
   return { ops, startMs, endMs: wallClockMs(), latenciesNs, cpuMicros: process.cpuUsage(startCpu) };
 }
 
+/**
+ * The warm-up before a measured {@link incrLoop} on `key`: the same loop, latencies recorded and
+ * dropped, for half the time on one key of its own and half on another. Resolves with the
+ * operations done. Why: V8 optimizes a client's hot path with feedback from the calls it saw, and
+ * throws that code away the first time a branch it never saw runs. A warm-up on one key, without
+ * latencies, left two such branches for the measurement's first steps: the loop's latency record,
+ * and in syncmgr's client the caches of a new object's encoded requests (`--trace-deopt` in each
+ * W4 worker: `message`, `call` and `get` thrown away, at request-targets.js). The switch of keys
+ * halfway through takes them while warming up.
+ */
+export async function warmUp(client: BenchClient, options: Omit<IncrLoopOptions, 'recordLatency'>): Promise<number> {
+  let ops = 0;
+  for (const half of [1, 2]) {
+    const key = `${options.key}:warmup${half}`;
+    ops += (await incrLoop(client, { ...options, key, durationMs: options.durationMs / 2, recordLatency: true })).ops;
+  }
+  return ops;
+}
+
 function stepFor(client: BenchClient, op: LoopOp, key: string): () => Promise<number> {
   switch (op) {
     case 'incr':

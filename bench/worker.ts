@@ -8,7 +8,7 @@
  *
  * The target (with its key) comes in SYNCMGR_BENCH_TARGET, never on the command line.
  */
-import { incrLoop, type RunMessage, TARGET_VARIABLE, type WorkerMessage } from './drive.js';
+import { incrLoop, type RunMessage, TARGET_VARIABLE, warmUp, type WorkerMessage } from './drive.js';
 import { openClient, type Target } from './subjects.js';
 
 async function main(): Promise<void> {
@@ -23,10 +23,10 @@ async function main(): Promise<void> {
       process.once('message', (message) => resolve(message as RunMessage));
       send({ type: 'ready' });
     });
-    // Warm-up counts on its own key, so the measured key holds exactly the measured increments.
-    const warmup = await incrLoop(client, { key: `${run.key}:warmup`, op: run.op ?? 'incr', lanes: run.lanes, durationMs: run.warmupMs, recordLatency: false, exclusiveKey: false });
+    // Warm-up counts on keys of its own, so the measured key holds exactly the measured increments.
+    const warmupOps = await warmUp(client, { key: run.key, op: run.op ?? 'incr', lanes: run.lanes, durationMs: run.warmupMs, exclusiveKey: false });
     const result = await incrLoop(client, { key: run.key, op: run.op ?? 'incr', lanes: run.lanes, durationMs: run.durationMs, recordLatency: true, exclusiveKey: false });
-    await sendAndWait({ type: 'result', warmupOps: warmup.ops, ...result });
+    await sendAndWait({ type: 'result', warmupOps, ...result });
   } finally {
     await client.close();
   }

@@ -6,7 +6,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { incrLoop, type LoopOp, type RunMessage, TARGET_VARIABLE, type WorkerMessage } from './drive.js';
+import { incrLoop, type LoopOp, type RunMessage, TARGET_VARIABLE, warmUp, type WorkerMessage } from './drive.js';
 import type { BenchClient, Target, Transport } from './subjects.js';
 
 export interface WorkloadSettings {
@@ -86,11 +86,11 @@ export function oneClient(name: string, summary: string, lanes: number, transpor
     async run({ open, key, settings }) {
       const client = await open();
       try {
-        const warmup = await incrLoop(client, { key: `${key}:warmup`, lanes, durationMs: settings.warmupMs, recordLatency: false, exclusiveKey: true });
+        const warmupOps = await warmUp(client, { key, lanes, durationMs: settings.warmupMs, exclusiveKey: true });
         const result = await incrLoop(client, { key, lanes, durationMs: settings.durationMs, recordLatency: true, exclusiveKey: true });
         return {
           ops: result.ops,
-          warmupOps: warmup.ops,
+          warmupOps,
           seconds: (result.endMs - result.startMs) / 1000,
           latenciesNs: result.latenciesNs,
           clientCpuSeconds: sumCpuMicros([result.cpuMicros]),
