@@ -51,7 +51,10 @@ export class RepeatLog {
     this.timer ??= setTimeout(() => this.flush(), REPEAT_LOG_INTERVAL_MS).unref();
   }
 
-  /** Writes the summaries due, and forgets addresses with nothing to say and a full bucket. */
+  /**
+   * Writes the summaries due, and forgets addresses with nothing to say and a full bucket (the
+   * others are forgotten by a later flush, or as the least recently heard past MAX_PEERS).
+   */
   flush(now = Date.now()): void {
     this.timer = undefined;
     for (const [peer, entry] of this.peers) {
@@ -63,7 +66,6 @@ export class RepeatLog {
       if (entry.counts.size > 0) this.timer ??= setTimeout(() => this.flush(), REPEAT_LOG_INTERVAL_MS).unref();
       else if (entry.tokens >= BURST_LINES) this.peers.delete(peer);
     }
-    if (this.timer === undefined && this.peers.size > 0) this.timer = setTimeout(() => this.flush(), REPEAT_LOG_INTERVAL_MS * BURST_LINES).unref();
   }
 
   /** Stops the timer after writing every count still held. */

@@ -3,9 +3,11 @@
  * the handshake budget, the deadline over the WebSocket upgrade, key-guessing throttling, the
  * WebSocket Origin check, no subprotocol, and the small pre-authentication frame limit.
  */
+import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { connect } from '../../src/client/client.js';
 import { binaryFrameHeader, guessKey, holdIdle, rawWebSocket, upgradeResponse } from '../helpers/attackers.js';
-import { connectTo, startServer } from '../helpers/server.js';
+import { AUTHKEY, connectTo, onCleanup, startServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -106,6 +108,21 @@ describe('the WebSocket upgrade', () => {
     const answer = await upgradeResponse(wsPort(srv.ws.url), { 'Sec-WebSocket-Protocol': 'syncmgr, chat' });
     expect(answer.status).toBe(101);
     expect(answer.headers['sec-websocket-protocol']).toBeUndefined();
+  });
+
+  it('is asked for no subprotocol by our client', async () => {
+    const http = createHttpServer();
+    const seen = new Promise<IncomingHttpHeaders>((resolve) => http.on('upgrade', (request, socket) => {
+      socket.destroy();
+      resolve(request.headers);
+    }));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    const { port } = http.address() as { port: number };
+    await expect(connect({ url: `ws://127.0.0.1:${port}/`, authkey: AUTHKEY, connectTimeout: 2 })).rejects.toThrow();
+    const headers = await seen;
+    expect(headers.upgrade).toBe('websocket');
+    expect(headers['sec-websocket-protocol']).toBeUndefined();
   });
 });
 
