@@ -444,13 +444,16 @@ export class SyncServer implements SessionHost {
       this.channels.delete(channel);
       this.handshakeEnded(admission);
     });
-    void this.authenticate(channel, admission.slot.peer, `${channel.transport} ${channel.remoteAddress}`).then((authenticated) => {
+    // Once the client has proven the key its connection is no longer evictable: the rest of the
+    // handshake (the server proving itself) is left to the deadline alone.
+    const proven = (): void => this.handshakes.release(admission.slot);
+    void this.authenticate(channel, admission.slot.peer, `${channel.transport} ${channel.remoteAddress}`, proven).then((authenticated) => {
       if (authenticated) this.handshakeEnded(admission);
     });
   }
 
   /** Runs the handshake; resolves true once the channel is a session. */
-  private async authenticate(channel: Channel, peer: string, where: string): Promise<boolean> {
+  private async authenticate(channel: Channel, peer: string, where: string, proven: () => void): Promise<boolean> {
     const reader = new HandshakeReader(channel, 3, this.maxFrameBytes);
     // Nothing is read while an address that failed too often waits for its challenge, so a
     // waiting connection holds no more than its socket.
@@ -465,7 +468,7 @@ export class SyncServer implements SessionHost {
     if (!allowed || !channel.isOpen) return false;
     channel.resumeReading(PauseReason.Handshake);
     try {
-      await serverHandshake(reader, this.authkey);
+      await serverHandshake(reader, this.authkey, {}, proven);
     } catch (err) {
       if (channel.isOpen) {
         if (err instanceof AuthenticationError) this.throttle.failed(peer);

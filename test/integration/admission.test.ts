@@ -6,8 +6,10 @@
 import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/client.js';
+import { computeAnswer, deliverChallenge } from '../../src/protocol/handshake.js';
 import { binaryFrameHeader, guessKey, holdIdle, rawWebSocket, upgradeResponse } from '../helpers/attackers.js';
 import { AUTHKEY, connectTo, onCleanup, startServer } from '../helpers/server.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { until } from '../helpers/until.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,6 +56,19 @@ describe('the handshake budget', () => {
     expect(await client.dict('d').incr('n')).toBe(1);
     attack.stop();
     await client.close();
+  });
+
+  it('evicts no connection whose client has proven the key, while the server proves itself', async () => {
+    const srv = await startServer({ maxHandshakes: 2 });
+    const raw = await RawClient.connect(srv.tcp, { authkey: false });
+    const challenge = await raw.nextFrame();
+    raw.send(computeAnswer(Buffer.from(AUTHKEY), challenge.subarray('#CHALLENGE#'.length)));
+    expect((await raw.nextFrame()).toString('latin1')).toBe('#WELCOME#');
+    const idle = await Promise.all([1, 2, 3].map(() => RawClient.connect(srv.tcp, { authkey: false })));
+    await idle[0]!.waitClosed();
+    expect(raw.isClosed).toBe(false);
+    await deliverChallenge(raw, Buffer.from(AUTHKEY));
+    await raw.hello();
   });
 });
 
