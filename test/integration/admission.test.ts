@@ -160,6 +160,22 @@ describe('memory before authentication', () => {
     await until(() => srv.server.connectionCount === 0);
   });
 
+  for (const transport of ['tcp', 'unix'] as const) {
+    it(`closes ${transport} connections announcing huge frames before the handshake, holding nothing of them`, { timeout: 20_000 }, async () => {
+      const srv = await startServer();
+      const raws = await Promise.all(Array.from({ length: 60 }, () => RawClient.connect(srv[transport], { authkey: false })));
+      const before = process.memoryUsage().arrayBuffers;
+      const chunk = Buffer.alloc(1024 * 1024, 0x61);
+      for (const raw of raws) {
+        raw.sendBytes(Buffer.from('01000000', 'hex'));
+        raw.sendBytes(chunk);
+      }
+      await Promise.all(raws.map((raw) => raw.waitClosed(5000)));
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(24 * 1024 * 1024);
+      await until(() => srv.server.connectionCount === 0);
+    });
+  }
+
   it('still takes frames up to maxFrameBytes over WebSocket once authenticated', async () => {
     const srv = await startServer();
     const client = await connectTo(srv.ws, { heartbeats: false });
