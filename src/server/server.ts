@@ -454,7 +454,7 @@ export class SyncServer implements SessionHost {
 
   /** Runs the handshake; resolves true once the channel is a session. */
   private async authenticate(channel: Channel, peer: string, where: string, proven: () => void): Promise<boolean> {
-    const reader = new HandshakeReader(channel, 3, this.maxFrameBytes);
+    const reader = new HandshakeReader(channel, 3, HANDSHAKE_MAX_FRAME_BYTES);
     // Nothing is read while an address that failed too often waits for its challenge, so a
     // waiting connection holds no more than its socket.
     channel.pauseReading(PauseReason.Handshake);
@@ -468,7 +468,10 @@ export class SyncServer implements SessionHost {
     if (!allowed || !channel.isOpen) return false;
     channel.resumeReading(PauseReason.Handshake);
     try {
-      await serverHandshake(reader, this.authkey, {}, proven);
+      await serverHandshake(reader, this.authkey, {}, () => {
+        reader.maxFrameBytes = this.maxFrameBytes;
+        proven();
+      });
     } catch (err) {
       if (channel.isOpen) {
         if (err instanceof AuthenticationError) this.throttle.failed(peer);
@@ -479,6 +482,7 @@ export class SyncServer implements SessionHost {
     }
     if (!channel.isOpen) return false;
     this.throttle.succeeded(peer);
+    channel.maxFrameBytes = this.maxFrameBytes;
     const session = new Session(this.nextSessionId++, channel, this);
     this.sessions.add(session);
     channel.onClose(() => {

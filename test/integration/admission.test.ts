@@ -160,6 +160,17 @@ describe('memory before authentication', () => {
     await until(() => srv.server.connectionCount === 0);
   });
 
+  it('keeps the small WebSocket limit for a client that sends its three handshake frames unverified, then a huge header', async () => {
+    const srv = await startServer();
+    const socket = await rawWebSocket(wsPort(srv.ws.url));
+    const closed = new Promise<void>((resolve) => socket.once('end', () => resolve()).once('close', () => resolve()));
+    const small = (payload: Buffer) => Buffer.concat([Buffer.from([0x82, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
+    const frame = Buffer.from('0000000178', 'hex'); // our frame: length 1, "x"
+    socket.write(Buffer.concat([small(frame), small(frame), small(frame), binaryFrameHeader(16 * 1024 * 1024), Buffer.alloc(60_000)]));
+    // Closed at the header, not left holding what came with it until the handshake deadline.
+    await Promise.race([closed, sleep(3000).then(() => Promise.reject(new Error('still open after 3 s')))]);
+  });
+
   for (const transport of ['tcp', 'unix'] as const) {
     it(`closes ${transport} connections announcing huge frames before the handshake, holding nothing of them`, { timeout: 20_000 }, async () => {
       const srv = await startServer();
