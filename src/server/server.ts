@@ -352,7 +352,7 @@ export class SyncServer implements SessionHost {
         const channel = new WebSocketChannel(webSocket, remote, HANDSHAKE_MAX_FRAME_BYTES);
         admissions.delete(socket);
         if (typeof admission === 'string') {
-          this.refuse(channel, admission);
+          this.refuse(channel, peerKey(request.socket.remoteAddress), admission);
           return;
         }
         this.upgrading -= 1;
@@ -421,13 +421,12 @@ export class SyncServer implements SessionHost {
     const peer = transport === 'tcp' ? peerKey(socket.remoteAddress) : 'local';
     const channel = acceptedChannel(socket, transport, HANDSHAKE_MAX_FRAME_BYTES);
     const admission = this.admit(peer, `${transport} ${channel.remoteAddress}`, () => channel.destroy());
-    if (typeof admission === 'string') this.refuse(channel, admission);
+    if (typeof admission === 'string') this.refuse(channel, peer, admission);
     else this.accept(channel, admission);
   }
 
   /** Tells a connection why it is not served (#REFUSED# instead of a challenge) and closes it. */
-  private refuse(channel: Channel, reason: string): void {
-    const peer = channel.transport === 'unix' ? 'local' : peerKey(channel.remoteAddress.replace(/:\d+$/, ''));
+  private refuse(channel: Channel, peer: string, reason: string): void {
     this.peerLog.note(peer, 'more refusals', `refused ${channel.transport} ${channel.remoteAddress}: ${reason}`);
     channel.send(Buffer.concat([REFUSED, Buffer.from(reason, 'utf8')]));
     channel.end();
