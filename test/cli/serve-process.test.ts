@@ -8,7 +8,7 @@ import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/client.js';
-import { holdIdle } from '../helpers/attackers.js';
+import { holdIdle, upgradeResponse } from '../helpers/attackers.js';
 import { BIN, exitOf, KEY, serve } from '../helpers/cli.js';
 import { onCleanup, tempDir } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
@@ -57,6 +57,14 @@ describe('syncmgr serve as a process', () => {
     const tight = await serve(['--port', '0', '--authkey-file', keyFile], {});
     await sleep(200);
     expect(tight.stderr()).not.toMatch(/readable by/);
+  });
+
+  it('takes --ws-allowed-origin more than once', async () => {
+    const started = await serve(['--no-tcp', '--ws-port', '0', '--ws-allowed-origin', 'https://a.example', '--ws-allowed-origin', 'https://b.example'], { SYNCMGR_AUTHKEY: KEY });
+    const port = Number(/:(\d+)\/$/.exec(started.lines[0]!)![1]);
+    expect((await upgradeResponse(port, { Origin: 'https://a.example' })).status).toBe(101);
+    expect((await upgradeResponse(port, { Origin: 'https://b.example' })).status).toBe(101);
+    expect((await upgradeResponse(port, { Origin: 'https://c.example' })).status).toBe(403);
   });
 
   it('keeps serving after the reader of its stderr has gone away', async () => {

@@ -19,7 +19,7 @@ interface ServeFlags {
   maxConnections?: number;
   maxHandshakes?: number;
   maxHandshakesPerAddress?: number;
-  wsAllowedOrigin: string[];
+  wsAllowedOrigin?: string[];
   socketMode?: number;
   handshakeTimeout?: number;
   sessionTimeout?: number;
@@ -58,8 +58,8 @@ function parseMode(text: string): number {
   return Number.parseInt(text, 8);
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /**
@@ -101,7 +101,7 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
     .option('--max-handshakes <n>', 'most connections in their handshake at once (default 4096)', parseCount)
     .option('--max-handshakes-per-address <n>', 'most connections in their handshake at once from one IP address or IPv6 /64 (default 1024)', parseCount)
     .option('--socket-mode <mode>', 'permissions of the --socket file, octal (default 600: this user only)', parseMode)
-    .option('--ws-allowed-origin <origin>', 'let web pages of this origin open WebSocket connections (repeatable; default: none but the listener\'s own)', collect, [])
+    .option('--ws-allowed-origin <origin>', 'let web pages of this origin open WebSocket connections (repeatable; default: none but the listener\'s own)', collect)
     .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate (default 10)', parseSeconds)
     .option('--session-timeout <seconds>', 'end a session silent this long, releasing what it holds (default 15)', parseSeconds)
     .option('--quiet', 'do not log connections to stderr (warnings still are)')
@@ -129,7 +129,7 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
         ...(flags.maxHandshakes !== undefined && { maxHandshakes: flags.maxHandshakes }),
         ...(flags.maxHandshakesPerAddress !== undefined && { maxHandshakesPerAddress: flags.maxHandshakesPerAddress }),
         ...(flags.socketMode !== undefined && { socketMode: flags.socketMode }),
-        ...(flags.wsAllowedOrigin.length > 0 && { wsAllowedOrigins: flags.wsAllowedOrigin }),
+        ...(flags.wsAllowedOrigin !== undefined && { wsAllowedOrigins: flags.wsAllowedOrigin }),
         ...(flags.handshakeTimeout !== undefined && { handshakeTimeoutMs: flags.handshakeTimeout * 1000 }),
         ...(flags.sessionTimeout !== undefined && { sessionTimeoutMs: flags.sessionTimeout * 1000 }),
         ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
