@@ -138,9 +138,13 @@ export async function answerChallenge(io: FrameIO, authkey: Buffer): Promise<voi
   }
 }
 
-/** Server side of the handshake: authenticates the client, then proves itself. */
-export async function serverHandshake(io: FrameIO, authkey: Buffer, options: HandshakeOptions = {}): Promise<void> {
+/**
+ * Server side of the handshake: authenticates the client, then proves itself. `clientProven` is
+ * called in between, once the client has shown it knows the key.
+ */
+export async function serverHandshake(io: FrameIO, authkey: Buffer, options: HandshakeOptions = {}, clientProven?: () => void): Promise<void> {
   await deliverChallenge(io, authkey, options);
+  clientProven?.();
   await answerChallenge(io, authkey);
 }
 

@@ -3,10 +3,11 @@
  * shutdown. `createServer()` is the programmatic entry point; `syncmgr serve` wraps it.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync, unlinkSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
+import { chmodSync, existsSync, statSync, unlinkSync } from 'node:fs';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { connect as netConnect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { ConfigurationError, type PersistenceError } from '../errors.js';
+import { AuthenticationError, ConfigurationError, type PersistenceError } from '../errors.js';
 import { FSYNC_POLICIES, type FsyncPolicy } from '../persistence/log-writer.js';
 import { Store } from '../persistence/store.js';
 import {
@@ -22,7 +23,18 @@ import { type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
 import { acceptedChannel } from '../transport/socket.js';
 import { WebSocketChannel } from '../transport/websocket.js';
+import { openFileLimit } from '../util/open-file-limit.js';
+import { AuthThrottle } from './auth-throttle.js';
+import {
+  DEFAULT_MAX_HANDSHAKES,
+  DEFAULT_MAX_HANDSHAKES_PER_ADDRESS,
+  type HandshakeSlot,
+  HandshakeSlots,
+  peerKey,
+} from './handshake-slots.js';
 import type { RequestJournal } from './journal.js';
+import { RepeatLog } from './repeat-log.js';
+import { isAllowedOrigin, normalizeOrigin } from './ws-origin.js';
 import { Registry } from './registry.js';
 import { Session, type SessionHost } from './session.js';
 
@@ -39,8 +51,24 @@ export interface ServerOptions {
   wsPort?: number;
   /** Largest frame payload accepted after the handshake, in bytes (default 16 MiB). */
   maxFrameBytes?: number;
-  /** Most simultaneous connections, authenticated or not (default unlimited). */
+  /**
+   * Most simultaneous connections, authenticated or not (default: unlimited, but 64 below the
+   * process's file descriptor limit where known). A newcomer over it takes the place of the
+   * oldest connection still in its handshake; it is refused when every connection is a session.
+   */
   maxConnections?: number;
+  /** Most connections in their handshake at once, all addresses together (default 4096). */
+  maxHandshakes?: number;
+  /** Most connections in their handshake at once from one IP address (IPv6: one /64; default 1024). */
+  maxHandshakesPerAddress?: number;
+  /**
+   * Origins (`https://app.example`) whose web pages may open WebSocket connections, besides the
+   * listener's own loopback origins. Requests without an Origin header (non-browser clients) are
+   * always accepted; others get HTTP 403.
+   */
+  wsAllowedOrigins?: string[];
+  /** Permissions of the Unix socket file (default 0o600: only this user may connect). */
+  socketMode?: number;
   /** Milliseconds a connection has to finish the handshake (default 10000). */
   handshakeTimeoutMs?: number;
   /**
@@ -68,6 +96,22 @@ const CLOSE_GRACE_MS = 1000;
 const DEFAULT_SESSION_TIMEOUT_MS = 15_000;
 /** Pending connections the OS queues before accept(); bursts of connecting workers are common. */
 const LISTEN_BACKLOG = 4096;
+/**
+ * File descriptors kept free of connections (stdio, listeners, the data directory, libuv's own):
+ * without --max-connections the server takes at most the descriptor limit minus this many, so
+ * that it never meets EMFILE, where the kernel's pending connections would be closed unseen.
+ */
+const RESERVED_FILE_DESCRIPTORS = 64;
+/** Least time between two log lines about failing accept() calls. */
+const ACCEPT_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/** A connection from its accept until its handshake ends: its slot in the budget, its deadline. */
+interface Admission {
+  readonly slot: HandshakeSlot;
+  readonly deadline: NodeJS.Timeout;
+  /** Closes the connection: its socket before a WebSocket upgrade, its channel after. */
+  kill: () => void;
+}
 
 type Listener = { endpoint: Endpoint; close(): Promise<void> };
 
@@ -83,7 +127,17 @@ export class SyncServer implements SessionHost {
   private readonly options: ServerOptions;
   private readonly authkey: Buffer;
   private readonly channels = new Set<Channel>();
+  /** WebSocket connections admitted but still in their HTTP upgrade (not channels yet). */
+  private upgrading = 0;
   private readonly sessions = new Set<Session>();
+  private readonly handshakes: HandshakeSlots;
+  private readonly throttle = new AuthThrottle();
+  /** Lines about unauthenticated peers, folded per address. */
+  private readonly peerLog = new RepeatLog((line) => this.log(line));
+  /** --max-connections, or what the descriptor limit allows; set by listen(). */
+  private connectionLimit = Infinity;
+  private acceptErrorLoggedAt = -Infinity;
+  private readonly wsAllowedOrigins: string[];
   private listeners: Listener[] = [];
   private closing = false;
   private store: Store | undefined;
@@ -99,6 +153,11 @@ export class SyncServer implements SessionHost {
     this.authkey = typeof options.authkey === 'string' ? Buffer.from(options.authkey, 'utf8') : options.authkey;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    this.wsAllowedOrigins = (options.wsAllowedOrigins ?? []).map(normalizeOrigin);
+    this.handshakes = new HandshakeSlots(
+      options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
+      options.maxHandshakesPerAddress ?? DEFAULT_MAX_HANDSHAKES_PER_ADDRESS,
+    );
     if (options.dataDir === undefined && (options.fsync !== undefined || options.compactAfterBytes !== undefined)) {
       throw new ConfigurationError('fsync and compaction settings need a data directory (--data-dir)');
     }
@@ -116,9 +175,9 @@ export class SyncServer implements SessionHost {
     return this.listeners.map((listener) => listener.endpoint);
   }
 
-  /** Number of open connections, including those still in the handshake. */
+  /** Number of open connections, including those still in the handshake or WebSocket upgrade. */
   get connectionCount(): number {
-    return this.channels.size;
+    return this.channels.size + this.upgrading;
   }
 
   log(line: string): void {
@@ -128,6 +187,11 @@ export class SyncServer implements SessionHost {
   /** Opens every configured listener. Resolves with their addresses. */
   async listen(): Promise<Endpoint[]> {
     const host = this.options.host ?? DEFAULT_HOST;
+    const fileLimit = openFileLimit();
+    this.connectionLimit = Math.min(
+      this.options.maxConnections ?? Infinity,
+      fileLimit === undefined ? Infinity : Math.max(1, fileLimit - RESERVED_FILE_DESCRIPTORS),
+    );
     if (this.options.dataDir !== undefined && this.store === undefined) {
       // Loaded before any listener opens: no client ever sees a half-loaded state.
       this.store = await Store.open(this.registry, {
@@ -178,6 +242,8 @@ export class SyncServer implements SessionHost {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.sweeper);
+    this.throttle.close();
+    this.peerLog.close();
     const listeners = this.listeners;
     this.listeners = [];
     // Listeners stop accepting at once; an http server's close() only resolves when its upgraded
@@ -219,8 +285,9 @@ export class SyncServer implements SessionHost {
   }
 
   private listenTcp(host: string, port: number): Promise<Listener> {
-    const server = createNetServer({ pauseOnConnect: true }, (socket) => this.accept(acceptedChannel(socket, 'tcp', HANDSHAKE_MAX_FRAME_BYTES)));
+    const server = createNetServer({ pauseOnConnect: true }, (socket) => this.acceptSocket(socket, 'tcp'));
     return listenNet(server, { host, port, backlog: LISTEN_BACKLOG }).then(() => {
+      server.on('error', (err) => this.acceptFailed(err));
       const address = server.address() as { address: string; port: number };
       return { endpoint: { transport: 'tcp', host: address.address, port: address.port }, close: () => closeNet(server) };
     });
@@ -228,8 +295,12 @@ export class SyncServer implements SessionHost {
 
   private async listenUnix(path: string): Promise<Listener> {
     await removeStaleSocket(path);
-    const server = createNetServer({ pauseOnConnect: true }, (socket) => this.accept(acceptedChannel(socket, 'unix', HANDSHAKE_MAX_FRAME_BYTES)));
+    const server = createNetServer({ pauseOnConnect: true }, (socket) => this.acceptSocket(socket, 'unix'));
     await listenNet(server, { path, backlog: LISTEN_BACKLOG });
+    // Set at once whatever the umask: the key is the gate, the mode keeps other users from even
+    // knocking (and the default umask 022 would let every local user connect).
+    chmodSync(path, this.options.socketMode ?? 0o600);
+    server.on('error', (err) => this.acceptFailed(err));
     return { endpoint: { transport: 'unix', path }, close: () => closeNet(server) };
   }
 
@@ -239,57 +310,178 @@ export class SyncServer implements SessionHost {
     const http = createHttpServer((_request, response) => {
       response.writeHead(426, { 'content-type': 'text/plain' }).end('syncmgr: connect with a WebSocket client\n');
     });
-    // Our own frame check runs on each message; ws only guards the transport-level size.
-    const wss = new WebSocketServer({ server: http, maxPayload: this.maxFrameBytes + 12, perMessageDeflate: false });
-    wss.on('connection', (socket, request) => {
-      const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-      this.accept(new WebSocketChannel(socket, remote, HANDSHAKE_MAX_FRAME_BYTES));
+    // Until it authenticates, a connection may send no message larger than a handshake frame:
+    // ws checks maxPayload against each frame's header before buffering its payload, so an
+    // unauthenticated peer announcing 16 MiB is closed (1009) holding nothing. The limit is
+    // raised to max-frame per connection once authenticated (WebSocketChannel.maxFrameBytes).
+    // No subprotocol is negotiated (PROTOCOL.md §1.3): one offered is not echoed.
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: HANDSHAKE_MAX_FRAME_BYTES + 12,
+      perMessageDeflate: false,
+      handleProtocols: () => false,
+    });
+    const admissions = new Map<Duplex, Admission | string>();
+    http.on('connection', (socket: Socket) => {
+      // Admitted at the TCP accept, so that the handshake budget and deadline cover the upgrade.
+      const where = `ws ${socket.remoteAddress}:${socket.remotePort}`;
+      const admission = this.admit(peerKey(socket.remoteAddress), where, () => socket.destroy());
+      admissions.set(socket, admission);
+      if (typeof admission !== 'string') this.upgrading += 1;
+      else setTimeout(() => socket.destroy(), this.handshakeTimeoutMs).unref();
+      socket.once('close', () => {
+        if (admissions.get(socket) === admission && typeof admission !== 'string') {
+          this.upgrading -= 1;
+          this.handshakeEnded(admission);
+        }
+        admissions.delete(socket);
+      });
+    });
+    http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const admission = admissions.get(socket);
+      const { port: ownPort } = http.address() as { port: number };
+      if (admission === undefined || !isAllowedOrigin(request.headers.origin, ownPort, this.wsAllowedOrigins)) {
+        // Refused before the upgrade, so a web page of another origin never gets a WebSocket.
+        const origin = JSON.stringify(request.headers.origin);
+        this.peerLog.note(peerKey(request.socket.remoteAddress), 'more refused origins', `refused WebSocket upgrade from origin ${origin}: not allowed (--ws-allowed-origin)`);
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\norigin not allowed\n');
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (webSocket) => {
+        const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+        const channel = new WebSocketChannel(webSocket, remote, HANDSHAKE_MAX_FRAME_BYTES);
+        admissions.delete(socket);
+        if (typeof admission === 'string') {
+          this.refuse(channel, peerKey(request.socket.remoteAddress), admission);
+          return;
+        }
+        this.upgrading -= 1;
+        admission.kill = () => channel.destroy();
+        this.accept(channel, admission);
+      });
     });
     await listenNet(http, { host, port, backlog: LISTEN_BACKLOG });
+    http.on('error', (err) => this.acceptFailed(err));
     const address = http.address() as { address: string; port: number };
     const hostPart = address.address.includes(':') ? `[${address.address}]` : address.address;
     return {
       endpoint: { transport: 'ws', url: `ws://${hostPart}:${address.port}/` },
       close: async () => {
         await new Promise<void>((resolve) => wss.close(() => resolve()));
+        for (const socket of admissions.keys()) socket.destroy();
         await closeNet(http);
       },
     };
   }
 
-  /** Every new connection, whatever its transport, goes through here. */
-  private accept(channel: Channel): void {
-    const where = `${channel.transport} ${channel.remoteAddress}`;
-    const limit = this.options.maxConnections;
-    if (this.closing || (limit !== undefined && this.channels.size >= limit)) {
-      const reason = this.closing ? 'server is shutting down' : `too many connections (the server allows ${limit})`;
-      this.log(`refused ${where}: ${reason}`);
-      channel.send(Buffer.concat([REFUSED, Buffer.from(reason, 'utf8')]));
-      channel.end();
-      return;
-    }
-    this.channels.add(channel);
-    channel.onClose(() => this.channels.delete(channel));
-    this.log(`connection from ${where}`);
-    void this.authenticate(channel, where);
+  private get handshakeTimeoutMs(): number {
+    return this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   }
 
-  private async authenticate(channel: Channel, where: string): Promise<void> {
-    const timeoutMs = this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  /**
+   * accept() failed, most likely EMFILE/ENFILE (out of file descriptors): logged once per
+   * interval, and the oldest handshake gives its descriptor back. Sessions are left alone.
+   */
+  private acceptFailed(err: NodeJS.ErrnoException): void {
+    this.handshakes.evictOldestOverall();
+    const now = Date.now();
+    if (now - this.acceptErrorLoggedAt < ACCEPT_ERROR_LOG_INTERVAL_MS) return;
+    this.acceptErrorLoggedAt = now;
+    const hint = err.code === 'EMFILE' || err.code === 'ENFILE' ? ': raise the open file limit (ulimit -n) or set a lower --max-connections' : '';
+    this.log(`warning: cannot accept connections: ${err.code ?? err.message}${hint}`);
+  }
+
+  /**
+   * Gives a new connection a handshake slot and starts its deadline, or says why it is refused:
+   * only when every connection up to the limit is an authenticated session. See
+   * handshake-slots.ts for why the oldest handshake gives way to a newcomer.
+   */
+  private admit(peer: string, where: string, kill: () => void): Admission | string {
+    if (this.closing) return 'server is shutting down';
+    const tooMany = `too many connections (the server allows ${this.connectionLimit})`;
+    if (this.sessions.size >= this.connectionLimit) return tooMany;
+    if (this.connectionCount >= this.connectionLimit && !this.handshakes.evictOldestOverall()) return tooMany;
+    const timeoutMs = this.handshakeTimeoutMs;
     const deadline = setTimeout(() => {
-      this.log(`handshake timed out after ${timeoutMs} ms: ${where}`);
-      channel.destroy();
+      this.peerLog.note(peer, 'more handshake timeouts', `handshake timed out after ${timeoutMs} ms: ${where}`);
+      admission.kill();
     }, timeoutMs);
+    const admission: Admission = { slot: { peer, evict: () => admission.kill() }, deadline, kill };
+    this.handshakes.take(admission.slot);
+    return admission;
+  }
+
+  /** The handshake is over, whichever way: its slot and deadline are freed. */
+  private handshakeEnded(admission: Admission): void {
+    clearTimeout(admission.deadline);
+    this.handshakes.release(admission.slot);
+  }
+
+  private acceptSocket(socket: Socket, transport: 'tcp' | 'unix'): void {
+    const peer = transport === 'tcp' ? peerKey(socket.remoteAddress) : 'local';
+    const channel = acceptedChannel(socket, transport, HANDSHAKE_MAX_FRAME_BYTES);
+    const admission = this.admit(peer, `${transport} ${channel.remoteAddress}`, () => channel.destroy());
+    if (typeof admission === 'string') this.refuse(channel, peer, admission);
+    else this.accept(channel, admission);
+  }
+
+  /** Tells a connection why it is not served (#REFUSED# instead of a challenge) and closes it. */
+  private refuse(channel: Channel, peer: string, reason: string): void {
+    this.peerLog.note(peer, 'more refusals', `refused ${channel.transport} ${channel.remoteAddress}: ${reason}`);
+    channel.send(Buffer.concat([REFUSED, Buffer.from(reason, 'utf8')]));
+    channel.end();
+    // A refused socket gives its descriptor back at once rather than after the peer's FIN: a
+    // burst of refusals must not use up the descriptors the limit keeps free. The frame is small
+    // and already handed to the kernel, which still delivers it.
+    if (channel.transport !== 'ws') channel.destroy();
+  }
+
+  /** Every admitted connection, whatever its transport, goes through here. */
+  private accept(channel: Channel, admission: Admission): void {
+    this.channels.add(channel);
+    channel.onClose(() => {
+      this.channels.delete(channel);
+      this.handshakeEnded(admission);
+    });
+    // Once the client has proven the key its connection is no longer evictable: the rest of the
+    // handshake (the server proving itself) is left to the deadline alone.
+    const proven = (): void => this.handshakes.release(admission.slot);
+    void this.authenticate(channel, admission.slot.peer, `${channel.transport} ${channel.remoteAddress}`, proven).then((authenticated) => {
+      if (authenticated) this.handshakeEnded(admission);
+    });
+  }
+
+  /** Runs the handshake; resolves true once the channel is a session. */
+  private async authenticate(channel: Channel, peer: string, where: string, proven: () => void): Promise<boolean> {
+    const reader = new HandshakeReader(channel, 3, HANDSHAKE_MAX_FRAME_BYTES);
+    // Nothing is read while an address that failed too often waits for its challenge, so a
+    // waiting connection holds no more than its socket.
+    channel.pauseReading(PauseReason.Handshake);
+    const allowed = await new Promise<boolean>((resolve) => {
+      const cancel = this.throttle.whenAllowed(peer, () => resolve(true));
+      channel.onClose(() => {
+        cancel();
+        resolve(false);
+      });
+    });
+    if (!allowed || !channel.isOpen) return false;
+    channel.resumeReading(PauseReason.Handshake);
     try {
-      await serverHandshake(new HandshakeReader(channel, 3, this.maxFrameBytes), this.authkey);
+      await serverHandshake(reader, this.authkey, {}, () => {
+        reader.maxFrameBytes = this.maxFrameBytes;
+        proven();
+      });
     } catch (err) {
-      if (channel.isOpen) this.log(`authentication failed from ${where}: ${(err as Error).message}`);
+      if (channel.isOpen) {
+        if (err instanceof AuthenticationError) this.throttle.failed(peer);
+        this.peerLog.note(peer, 'more authentication failures', `authentication failed from ${where}: ${(err as Error).message}`);
+      }
       channel.end();
-      return;
-    } finally {
-      clearTimeout(deadline);
+      return false;
     }
-    if (!channel.isOpen) return;
+    if (!channel.isOpen) return false;
+    this.throttle.succeeded(peer);
+    channel.maxFrameBytes = this.maxFrameBytes;
     const session = new Session(this.nextSessionId++, channel, this);
     this.sessions.add(session);
     channel.onClose(() => {
@@ -298,6 +490,7 @@ export class SyncServer implements SessionHost {
     });
     this.log(`session ${session.sessionId} authenticated (${where})`);
     channel.resumeReading(PauseReason.Handshake);
+    return true;
   }
 }
 

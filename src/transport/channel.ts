@@ -103,7 +103,12 @@ export class HandshakeReader implements FrameIO {
   constructor(
     private readonly channel: Channel,
     private readonly expectedFrames: number,
-    private readonly maxFrameBytes: number,
+    /**
+     * The limit set after the last handshake frame. A server starts it at the handshake's own
+     * limit and raises it once the client has proven the key, so that a peer sending its
+     * handshake frames unverified, back to back, never gets the large limit.
+     */
+    public maxFrameBytes: number,
   ) {
     channel.setFrameHandler((frame) => this.push(frame));
     channel.onClose((err) => {

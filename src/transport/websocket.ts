@@ -13,13 +13,16 @@ import { BaseChannel, type Channel, PauseReason } from './channel.js';
  */
 const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 
+/** Our frame header (4 bytes, or 12 in the extended form) carried inside each binary message. */
+export const WS_FRAME_OVERHEAD_BYTES = 12;
+
 /** WebSocket close code for a protocol violation (RFC 6455 §7.4.1). */
 const CLOSE_PROTOCOL_ERROR = 1002;
 
 export class WebSocketChannel extends BaseChannel implements Channel {
   readonly transport = 'ws' as const;
   readonly remoteAddress: string;
-  maxFrameBytes: number;
+  private frameLimit = 0;
   private readonly socket: WebSocket;
   private pausedFor = 0;
   /** Messages that arrived while paused (the socket stops reading, but one may be in flight). */
@@ -32,8 +35,8 @@ export class WebSocketChannel extends BaseChannel implements Channel {
     super();
     this.socket = socket;
     this.remoteAddress = remoteAddress;
-    this.maxFrameBytes = maxFrameBytes;
     socket.binaryType = 'nodebuffer';
+    this.maxFrameBytes = maxFrameBytes;
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (this.ending) return;
       if (!isBinary) {
@@ -48,6 +51,26 @@ export class WebSocketChannel extends BaseChannel implements Channel {
       this.held = [];
       this.closed(this.closeError);
     });
+  }
+
+  get maxFrameBytes(): number {
+    return this.frameLimit;
+  }
+
+  /**
+   * Also sets ws's own message limit, which it checks against each frame header before it
+   * buffers the payload: a server starts its connections at the handshake's small limit so that
+   * an unauthenticated peer announcing a huge message is closed (1009) before anything is held,
+   * and the handshake raises it once the peer has authenticated. ws offers no public way to
+   * change the limit of an open socket: this sets its Receiver's `_maxPayload` (ws 8), and
+   * test/integration/admission.test.ts fails if a ws upgrade stops honouring it.
+   */
+  set maxFrameBytes(value: number) {
+    this.frameLimit = value;
+    const receiver = (this.socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+    if (receiver !== undefined && receiver !== null && typeof receiver._maxPayload === 'number') {
+      receiver._maxPayload = value + WS_FRAME_OVERHEAD_BYTES;
+    }
   }
 
   private deliver(message: Buffer): void {

@@ -18,6 +18,8 @@ const DEFAULT_WAIT_MS = 3000;
 export interface RawConnectOptions {
   /** Run the handshake with this key (default: the test servers' key); `false` skips it. */
   authkey?: string | Buffer | false;
+  /** TCP only: the local address to connect from (any of 127/8 on Linux), to act as another peer. */
+  localAddress?: string;
 }
 
 export class RawClient implements FrameIO {
@@ -67,7 +69,7 @@ export class RawClient implements FrameIO {
         ws.once('error', reject);
       });
     } else {
-      const socket = endpoint.transport === 'tcp' ? netConnect({ host: endpoint.host, port: endpoint.port }) : netConnect({ path: endpoint.path });
+      const socket = endpoint.transport === 'tcp' ? netConnect({ host: endpoint.host, port: endpoint.port, ...(options.localAddress !== undefined && { localAddress: options.localAddress }) }) : netConnect({ path: endpoint.path });
       // Without this, a request written right after the final #WELCOME# waits for a delayed ACK.
       if (endpoint.transport === 'tcp') socket.setNoDelay(true);
       client = new RawClient(socket, undefined);
