@@ -34,8 +34,6 @@ export interface SessionHost {
   readonly isClosing: boolean;
   /** A session silent for longer than this is ended (docs/PROTOCOL.md §4.4). */
   readonly sessionTimeoutMs: number;
-  /** Coarse clock (ms), refreshed by the server's sweeper; cheaper than Date.now() per frame. */
-  readonly now: number;
   /** Set when changes are persisted (--data-dir): see server/journal.ts. */
   readonly journal?: RequestJournal | undefined;
   log(line: string): void;
@@ -45,8 +43,11 @@ export type EndReason = 'session-closed' | 'session-timeout';
 
 export class Session implements SessionHandle {
   readonly sessionId: number;
-  /** When the client was last heard from, on the host's coarse clock. */
-  lastSeen: number;
+  /**
+   * When the server last saw the client alive: the time of the sweep that saw it move, which is
+   * never before its last byte, so the session is never cut before the full timeout.
+   */
+  private lastSeen = Date.now();
   private readonly channel: Channel;
   private readonly host: SessionHost;
   private greeted = false;
@@ -72,7 +73,6 @@ export class Session implements SessionHandle {
     this.channel = channel;
     this.host = host;
     this.journal = host.journal;
-    this.lastSeen = host.now;
     channel.setFrameHandler((payload) => this.onFrame(payload));
     channel.setFrameErrorHandler((err) => this.onFrameError(err));
     channel.onClose(() => this.end('session-closed'));
@@ -126,8 +126,16 @@ export class Session implements SessionHandle {
     }
   }
 
+  /**
+   * The server's sweeper calls this with the time: ends the session once its peer has shown no
+   * life (no byte in, none of its answers taken) for the session timeout.
+   */
+  sweep(now: number): void {
+    if (this.channel.peerMoved()) this.lastSeen = now;
+    else if (now - this.lastSeen > this.host.sessionTimeoutMs) this.end('session-timeout');
+  }
+
   private onFrame(payload: Buffer): void {
-    this.lastSeen = this.host.now;
     if (!this.sawFirstFrame) {
       this.sawFirstFrame = true;
       if (payload[0] === FIRST_BYTE_PICKLE) {

@@ -38,6 +38,11 @@ export interface Channel {
   sendFrame(frame: Buffer): void;
   pauseReading(reason: PauseReason): void;
   resumeReading(reason: PauseReason): void;
+  /**
+   * Whether the peer showed life since the previous call: any byte arrived from it, or it took
+   * some of the bytes waiting for it. For the session sweeper, once per sweep; never per frame.
+   */
+  peerMoved(): boolean;
   /** Closes after flushing what was sent. */
   end(): void;
   /** Closes at once, dropping unsent data. */

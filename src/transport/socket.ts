@@ -4,6 +4,7 @@ import { Buffer } from 'node:buffer';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { encodeFrame, FrameDecoder, FrameError, joinFrames } from '../protocol/frame.js';
 import { BaseChannel, type Channel, PauseReason, type TransportKind } from './channel.js';
+import { PeerProgress } from './progress.js';
 
 /**
  * Above this many unsent bytes we stop reading from the peer until its socket drains, so a client
@@ -125,6 +126,7 @@ export class SocketChannel extends BaseChannel implements Channel {
 
   /** Set while TCP keep-alive probes run until the peer is first heard from (address.ts). */
   private probing: boolean;
+  private readonly progress: PeerProgress;
 
   /**
    * `reads`: set when the socket was connected with its `onread`; else 'data' events carry the
@@ -136,6 +138,7 @@ export class SocketChannel extends BaseChannel implements Channel {
     this.socket = socket;
     this.transport = transport;
     this.probing = probing;
+    this.progress = new PeerProgress(socket);
     this.remoteAddress =
       transport === 'tcp' ? `${socket.remoteAddress}:${socket.remotePort}` : 'local peer';
     if (transport === 'tcp') socket.setNoDelay(true);
@@ -247,6 +250,10 @@ export class SocketChannel extends BaseChannel implements Channel {
       this.decodeFailed(err);
     }
     if (this.pausedFor === 0) this.socket.resume();
+  }
+
+  peerMoved(): boolean {
+    return this.progress.moved();
   }
 
   end(): void {

@@ -2,9 +2,11 @@
  * Channel over a `ws` WebSocket: each binary message carries exactly one protocol frame, length
  * header included, so the bytes are the same as on TCP and the same handshake runs unchanged.
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { decodeSingleFrame, encodeFrame, FrameError } from '../protocol/frame.js';
 import { BaseChannel, type Channel, PauseReason } from './channel.js';
+import { PeerProgress } from './progress.js';
 
 /**
  * As SocketChannel's: above this many unsent bytes we stop reading from the peer until they are
@@ -27,12 +29,16 @@ export class WebSocketChannel extends BaseChannel implements Channel {
   private closeError: Error | undefined;
   /** Set by end(): from then on incoming messages are dropped, see end(). */
   private ending = false;
+  private readonly progress: PeerProgress;
 
   constructor(socket: WebSocket, remoteAddress: string, maxFrameBytes: number) {
     super();
     this.socket = socket;
     this.remoteAddress = remoteAddress;
     this.maxFrameBytes = maxFrameBytes;
+    // The connection's own socket, which ws keeps as `_socket` (set before 'open' and 'connection'):
+    // its byte counters show a peer alive in the middle of a message, which ws's events do not.
+    this.progress = new PeerProgress((socket as unknown as { _socket?: Socket | null })._socket ?? undefined);
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (this.ending) return;
@@ -89,6 +95,10 @@ export class WebSocketChannel extends BaseChannel implements Channel {
     this.pausedFor &= ~reason;
     while (this.pausedFor === 0 && this.held.length > 0 && this.isOpen) this.deliver(this.held.shift()!);
     if (this.pausedFor === 0 && this.isOpen) this.socket.resume();
+  }
+
+  peerMoved(): boolean {
+    return this.progress.moved();
   }
 
   end(): void {
