@@ -6,11 +6,12 @@
 import { OperationError, toWire } from '../errors.js';
 import { FIRST_BYTE_JSON, FIRST_BYTE_PICKLE, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { encodeResultFrame } from '../protocol/fast-path.js';
+import { jsonByteLengthWithin } from '../protocol/json-size.js';
 import type { FrameError } from '../protocol/frame.js';
 import {
   encodeError,
   encodeEvent,
-  encodeResult,
+  encodeResultWithin,
   MessageError,
   parseBatch,
   parseRequest,
@@ -326,6 +327,11 @@ export class Session implements SessionHandle {
         );
       }
     }
+    // Refused here rather than when answering, so that nothing of the batch is applied.
+    if (jsonByteLengthWithin(results, this.host.maxFrameBytes) < 0) {
+      context.rollback();
+      throw resultTooLarge(this.host.maxFrameBytes);
+    }
     context.commit();
     return results;
   }
@@ -337,15 +343,16 @@ export class Session implements SessionHandle {
       return;
     }
     // Scalar and flat-object results as a whole frame written byte by byte (fast-path.ts); the
-    // rest as JSON text.
-    const frame = encodeResultFrame(id, value);
+    // rest as JSON text, measured before it is built.
+    const maxBytes = this.host.maxFrameBytes;
+    const frame = encodeResultFrame(id, value, maxBytes);
     if (frame !== undefined) {
       this.channel.sendFrame(frame);
       return;
     }
     let text: string;
     try {
-      text = encodeResult(id, value);
+      text = encodeResultWithin(id, value, maxBytes) ?? encodeError(id, toWire(resultTooLarge(maxBytes)));
     } catch (err) {
       text = encodeError(id, toWire(err));
     }
@@ -362,6 +369,14 @@ export class Session implements SessionHandle {
     this.channel.send(encodeError(null, { code, message }));
     this.channel.end();
   }
+}
+
+function resultTooLarge(maxBytes: number): OperationError {
+  return new OperationError(
+    'RESULT_TOO_LARGE',
+    `the result would be larger than the server's frame limit of ${maxBytes} bytes (serve --max-frame), so it was not sent and nothing was changed; ask for less at a time (fewer keys, a slice)`,
+    { maxBytes },
+  );
 }
 
 /** The {@link OpContext} of one request (or one atomic batch). */
