@@ -5,15 +5,8 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { decodeSingleFrame, encodeFrame, FrameError } from '../protocol/frame.js';
-import { BaseChannel, type Channel, PauseReason } from './channel.js';
+import { BaseChannel, type Channel, PauseReason, UNSENT_BYTES_LIMIT } from './channel.js';
 import { PeerProgress } from './progress.js';
-
-/**
- * As SocketChannel's: above this many unsent bytes we stop reading from the peer until they are
- * written out (docs/PROTOCOL.md §4.1, §8), so a client that never reads cannot make us buffer
- * without bound.
- */
-const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 
 /** WebSocket close code for a protocol violation (RFC 6455 §7.4.1). */
 const CLOSE_PROTOCOL_ERROR = 1002;
@@ -73,7 +66,7 @@ export class WebSocketChannel extends BaseChannel implements Channel {
 
   sendFrame(frame: Buffer): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    if (this.socket.bufferedAmount + frame.length <= WRITE_HIGH_WATER_BYTES) {
+    if (this.socket.bufferedAmount + frame.length <= UNSENT_BYTES_LIMIT) {
       this.socket.send(frame, { binary: true });
       return;
     }
@@ -81,7 +74,7 @@ export class WebSocketChannel extends BaseChannel implements Channel {
     // message sent above the mark carries the callback, so the last one to be written resumes.
     this.pauseReading(PauseReason.Backpressure);
     this.socket.send(frame, { binary: true }, () => {
-      if (this.socket.bufferedAmount <= WRITE_HIGH_WATER_BYTES) this.resumeReading(PauseReason.Backpressure);
+      if (this.socket.bufferedAmount <= UNSENT_BYTES_LIMIT) this.resumeReading(PauseReason.Backpressure);
     });
   }
 
