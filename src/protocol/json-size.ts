@@ -20,9 +20,25 @@ function controlLength(code: number): number {
   return code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d ? 2 : 6;
 }
 
+/**
+ * The long string measured last and its length, for the walk under way only (then let go of): a
+ * result naming one large value many times (`getMany(["k", "k", ...])`) costs one scan of it, not
+ * one per mention.
+ */
+let lastText = '';
+let lastTextLength = 0;
+
 /** Bytes JSON.stringify writes for string `text`, quotes included, in UTF-8. */
 function stringLength(text: string): number {
-  if (text.length >= NATIVE_FROM_LENGTH && !NOT_PLAIN.test(text)) return Buffer.byteLength(text, 'utf8') + 2;
+  if (text.length < NATIVE_FROM_LENGTH) return scannedLength(text);
+  if (text === lastText) return lastTextLength;
+  lastText = text;
+  lastTextLength = NOT_PLAIN.test(text) ? scannedLength(text) : Buffer.byteLength(text, 'utf8') + 2;
+  return lastTextLength;
+}
+
+/** {@link stringLength}, character by character. */
+function scannedLength(text: string): number {
   let length = 2;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -61,6 +77,7 @@ function isOmitted(value: unknown): boolean {
  */
 export function jsonByteLengthWithin(value: unknown, limit: number): number {
   const length = measure(jsonValue(value, ''), limit);
+  lastText = '';
   return length > limit ? -1 : length;
 }
 
