@@ -11,7 +11,6 @@
  * Traffic goes to 127.0.0.1 only; every run is bounded in time (--seconds, default 5).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +19,7 @@ import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../src/protocol/const
 import { clientHandshake } from '../src/protocol/handshake.js';
 import { dial, type Endpoint } from '../src/transport/address.js';
 import { type Channel, HandshakeReader } from '../src/transport/channel.js';
+import { rssBytes } from './peers/proc.js';
 
 /** The package root, from bench/ (tests run the source) or dist/bench/ (the built script). */
 const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../', import.meta.url));
@@ -114,11 +114,10 @@ async function startServer(heapMiB: number | undefined): Promise<ServerProcess> 
   return { child, tcp: { transport: 'tcp', host: '127.0.0.1', port }, ws: { transport: 'ws', url }, exited };
 }
 
-/** Resident set size of process `pid`, in MiB (Linux /proc); 0 once it is gone. */
+/** Resident set size of process `pid`, in MiB; 0 once it is gone. */
 function rssMiB(pid: number): number {
   try {
-    const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return rss === null ? 0 : Number(rss[1]) / 1024;
+    return rssBytes(pid) / 1024 / 1024;
   } catch {
     return 0;
   }
