@@ -76,6 +76,22 @@ describe('session liveness', () => {
     expect(raw.isClosed).toBe(false);
   });
 
+  it('a client that stops reading with answers pending, and sends nothing, still loses its lock after the timeout', { timeout: 30_000 }, async () => {
+    const { tcp } = await startServer({ sessionTimeoutMs: TIMEOUT_MS });
+    const observer = await connectTo(tcp);
+    await observer.dict('stuck').set('v', 'z'.repeat(1024 * 1024));
+    const { raw, grant } = await holderOf(tcp, 'stuck-lock');
+    (raw as unknown as { socket: Socket }).socket.pause();
+    // More answers than the kernel buffers between us hold: some stay unsent at the server, and
+    // once those buffers are full nothing moves.
+    for (let i = 0; i < 48; i++) raw.sendJson({ id: i, op: 'get', type: 'dict', name: 'stuck', args: ['v'] });
+    const sentAt = Date.now();
+    const held = await observer.lock('stuck-lock').acquire({ timeout: 15 });
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(TIMEOUT_MS);
+    expect(held.fence).toBe(grant.fence + 1);
+    await held.release();
+  });
+
   it(`a silent session is not cut before the full timeout, even one that is no multiple of the sweep interval`, { timeout: 30_000 }, async () => {
     // The sweeper runs every second for this timeout: a clock refreshed only by it would cut
     // up to ~1 s early.
