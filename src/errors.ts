@@ -9,6 +9,7 @@ export type RemoteErrorCode =
   | 'BAD_REQUEST'
   | 'PROTOCOL_ERROR'
   | 'FRAME_TOO_LARGE'
+  | 'RESULT_TOO_LARGE'
   | 'HELLO_REQUIRED'
   | 'UNSUPPORTED_PROTOCOL'
   | 'UNKNOWN_TYPE'
@@ -119,6 +120,21 @@ export class FrameTooLargeError extends SyncmgrError {
   }
 }
 
+/**
+ * The server refused to answer a request because its result would be larger than its frame limit
+ * (`maxFrameBytes`, `serve --max-frame`; docs/PROTOCOL.md §8). Nothing was changed and the
+ * connection carries on: ask for less at a time (fewer keys, a slice).
+ */
+export class ResultTooLargeError extends SyncmgrError {
+  constructor(
+    message: string,
+    /** The most the server sends in one frame. */
+    readonly maxBytes: number,
+  ) {
+    super('RESULT_TOO_LARGE', message);
+  }
+}
+
 /** Options or a connection string are unusable (no authkey, bad URL...). */
 export class ConfigurationError extends SyncmgrError {
   constructor(message: string, options?: ErrorOptions) {
@@ -182,6 +198,10 @@ export function fromWire(wire: unknown): SyncmgrError {
     const { code, message, details } = wire as Partial<WireError>;
     if (code === 'TIMEOUT' && typeof message === 'string') return new TimeoutError(message);
     if (code === 'ABORTED' && typeof message === 'string') return new AbortError(message);
+    if (code === 'RESULT_TOO_LARGE' && typeof message === 'string') {
+      const maxBytes = (details as { maxBytes?: unknown } | undefined)?.maxBytes;
+      return new ResultTooLargeError(message, typeof maxBytes === 'number' ? maxBytes : Number.NaN);
+    }
     if (typeof code === 'string' && typeof message === 'string') return new RemoteError(code, message, details);
   }
   return new RemoteError('PROTOCOL_ERROR', `malformed error from server: ${JSON.stringify(wire)}`);

@@ -31,6 +31,7 @@ export {
   AbortError,
   ConfigurationError,
   FrameTooLargeError,
+  ResultTooLargeError,
   RemoteError,
   PersistenceError,
 } from './errors.js';

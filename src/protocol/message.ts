@@ -10,6 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { WireError } from '../errors.js';
 import { scanObjectRequest, scanSimpleResult } from './fast-path.js';
+import { jsonByteLengthWithin } from './json-size.js';
 
 /** A request id: chosen by the client, echoed in the response. */
 export type RequestId = number | string;
@@ -181,6 +182,19 @@ export function encodeRequest(request: Request): string {
 
 export function encodeResult(id: RequestId, result: unknown): string {
   return JSON.stringify({ id, result: result === undefined ? null : result });
+}
+
+/** Bytes of a result message besides its id and result: `{"id":` `,"result":` `}`. */
+const RESULT_ENVELOPE_BYTES = 17;
+
+/**
+ * {@link encodeResult}, or undefined when the message would be longer than `maxBytes`: measured
+ * first (json-size.ts), so an oversized result is never built.
+ */
+export function encodeResultWithin(id: RequestId, result: unknown, maxBytes: number): string | undefined {
+  const idBytes = jsonByteLengthWithin(id, maxBytes);
+  if (idBytes < 0 || jsonByteLengthWithin(result, maxBytes - RESULT_ENVELOPE_BYTES - idBytes) < 0) return undefined;
+  return encodeResult(id, result);
 }
 
 export function encodeError(id: RequestId | null, error: WireError): string {

@@ -121,8 +121,6 @@ export class SyncServer implements SessionHost {
   readonly instanceId = randomUUID();
   readonly maxFrameBytes: number;
   readonly sessionTimeoutMs: number;
-  /** Coarse clock for session liveness, refreshed by the sweeper. */
-  now = Date.now();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly options: ServerOptions;
   private readonly authkey: Buffer;
@@ -222,15 +220,13 @@ export class SyncServer implements SessionHost {
 
   /** Ends sessions that have been silent past the timeout: their peer is gone or half-open. */
   private sweep(): void {
-    this.now = Date.now();
     // Judged after the next I/O poll, not in this timers phase: if this process itself was stalled
     // (event loop blocked, stopped, machine asleep), live clients' heartbeats are waiting unread
     // in their sockets, and ending every session now would release the locks of live clients.
     setImmediate(() => {
       if (this.closing) return;
-      for (const session of this.sessions) {
-        if (this.now - session.lastSeen > this.sessionTimeoutMs) session.end('session-timeout');
-      }
+      const now = Date.now();
+      for (const session of this.sessions) session.sweep(now);
     });
   }
 

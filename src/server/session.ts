@@ -6,11 +6,12 @@
 import { OperationError, toWire } from '../errors.js';
 import { FIRST_BYTE_JSON, FIRST_BYTE_PICKLE, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { encodeResultFrame } from '../protocol/fast-path.js';
+import { jsonByteLengthWithin } from '../protocol/json-size.js';
 import type { FrameError } from '../protocol/frame.js';
 import {
   encodeError,
   encodeEvent,
-  encodeResult,
+  encodeResultWithin,
   MessageError,
   parseBatch,
   parseRequest,
@@ -34,8 +35,6 @@ export interface SessionHost {
   readonly isClosing: boolean;
   /** A session silent for longer than this is ended (docs/PROTOCOL.md §4.4). */
   readonly sessionTimeoutMs: number;
-  /** Coarse clock (ms), refreshed by the server's sweeper; cheaper than Date.now() per frame. */
-  readonly now: number;
   /** Set when changes are persisted (--data-dir): see server/journal.ts. */
   readonly journal?: RequestJournal | undefined;
   log(line: string): void;
@@ -45,8 +44,11 @@ export type EndReason = 'session-closed' | 'session-timeout';
 
 export class Session implements SessionHandle {
   readonly sessionId: number;
-  /** When the client was last heard from, on the host's coarse clock. */
-  lastSeen: number;
+  /**
+   * When the server last saw the client alive: the time of the sweep that saw it move, which is
+   * never before its last byte, so the session is never cut before the full timeout.
+   */
+  private lastSeen = Date.now();
   private readonly channel: Channel;
   private readonly host: SessionHost;
   private greeted = false;
@@ -72,7 +74,6 @@ export class Session implements SessionHandle {
     this.channel = channel;
     this.host = host;
     this.journal = host.journal;
-    this.lastSeen = host.now;
     channel.setFrameHandler((payload) => this.onFrame(payload));
     channel.setFrameErrorHandler((err) => this.onFrameError(err));
     channel.onClose(() => this.end('session-closed'));
@@ -126,8 +127,16 @@ export class Session implements SessionHandle {
     }
   }
 
+  /**
+   * The server's sweeper calls this with the time: ends the session once its peer has shown no
+   * life (no byte in, none of its answers taken) for the session timeout.
+   */
+  sweep(now: number): void {
+    if (this.channel.peerMoved()) this.lastSeen = now;
+    else if (now - this.lastSeen > this.host.sessionTimeoutMs) this.end('session-timeout');
+  }
+
   private onFrame(payload: Buffer): void {
-    this.lastSeen = this.host.now;
     if (!this.sawFirstFrame) {
       this.sawFirstFrame = true;
       if (payload[0] === FIRST_BYTE_PICKLE) {
@@ -318,6 +327,11 @@ export class Session implements SessionHandle {
         );
       }
     }
+    // Refused here rather than when answering, so that nothing of the batch is applied.
+    if (jsonByteLengthWithin(results, this.host.maxFrameBytes) < 0) {
+      context.rollback();
+      throw resultTooLarge(this.host.maxFrameBytes);
+    }
     context.commit();
     return results;
   }
@@ -329,15 +343,16 @@ export class Session implements SessionHandle {
       return;
     }
     // Scalar and flat-object results as a whole frame written byte by byte (fast-path.ts); the
-    // rest as JSON text.
-    const frame = encodeResultFrame(id, value);
+    // rest as JSON text, measured before it is built.
+    const maxBytes = this.host.maxFrameBytes;
+    const frame = encodeResultFrame(id, value, maxBytes);
     if (frame !== undefined) {
       this.channel.sendFrame(frame);
       return;
     }
     let text: string;
     try {
-      text = encodeResult(id, value);
+      text = encodeResultWithin(id, value, maxBytes) ?? encodeError(id, toWire(resultTooLarge(maxBytes)));
     } catch (err) {
       text = encodeError(id, toWire(err));
     }
@@ -354,6 +369,14 @@ export class Session implements SessionHandle {
     this.channel.send(encodeError(null, { code, message }));
     this.channel.end();
   }
+}
+
+function resultTooLarge(maxBytes: number): OperationError {
+  return new OperationError(
+    'RESULT_TOO_LARGE',
+    `the result would be larger than the server's frame limit of ${maxBytes} bytes (serve --max-frame), so it was not sent and nothing was changed; ask for less at a time (fewer keys, a slice)`,
+    { maxBytes },
+  );
 }
 
 /** The {@link OpContext} of one request (or one atomic batch). */

@@ -8,6 +8,14 @@ import type { FrameIO } from '../protocol/handshake.js';
 
 export type TransportKind = 'tcp' | 'unix' | 'ws';
 
+/**
+ * Above this many unsent bytes a channel stops reading from its peer until they are written out,
+ * so a peer that sends requests but never reads the answers cannot make us buffer without bound
+ * (docs/PROTOCOL.md §4.1, §8). Checked after every answer; the answer that passes it is still
+ * sent whole, so any answer size works and a connection holds at most this plus one answer.
+ */
+export const UNSENT_BYTES_LIMIT = 8 * 1024 * 1024;
+
 /** Why reading is paused; reading resumes when no reason is left. */
 export const PauseReason = {
   Handshake: 1,
@@ -38,6 +46,11 @@ export interface Channel {
   sendFrame(frame: Buffer): void;
   pauseReading(reason: PauseReason): void;
   resumeReading(reason: PauseReason): void;
+  /**
+   * Whether the peer showed life since the previous call: any byte arrived from it, or it took
+   * some of the bytes waiting for it. For the session sweeper, once per sweep; never per frame.
+   */
+  peerMoved(): boolean;
   /** Closes after flushing what was sent. */
   end(): void;
   /** Closes at once, dropping unsent data. */

@@ -3,13 +3,8 @@
 import { Buffer } from 'node:buffer';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { encodeFrame, FrameDecoder, FrameError, joinFrames } from '../protocol/frame.js';
-import { BaseChannel, type Channel, PauseReason, type TransportKind } from './channel.js';
-
-/**
- * Above this many unsent bytes we stop reading from the peer until its socket drains, so a client
- * that pipelines requests but never reads the answers cannot make the server buffer without bound.
- */
-const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+import { BaseChannel, type Channel, PauseReason, type TransportKind, UNSENT_BYTES_LIMIT } from './channel.js';
+import { PeerProgress } from './progress.js';
 
 /** How long after our FIN we wait for the peer's before destroying the socket. */
 const END_GRACE_MS = 2000;
@@ -21,6 +16,13 @@ const END_GRACE_MS = 2000;
  * better than one write per turn.
  */
 const FLUSH_AT_FRAMES = 16;
+
+/**
+ * The turn's frames also leave once they hold this many bytes (strings counted in characters):
+ * gathering large answers saves no syscall, and written at once they count in the socket's unsent
+ * bytes, which flush() compares with UNSENT_BYTES_LIMIT, after every large answer.
+ */
+const FLUSH_AT_BYTES = 64 * 1024;
 
 /** Schedules a microtask without a new promise to resolve: see SocketChannel.enqueue. */
 const RESOLVED = Promise.resolve();
@@ -119,12 +121,15 @@ export class SocketChannel extends BaseChannel implements Channel {
    */
   private readonly outbox: Array<Buffer | string | undefined> = [];
   private outboxCount = 0;
+  /** Size of the outbox's items (a string's length in characters). */
+  private outboxBytes = 0;
   /** Set while the frames of one read are handled: their answers are written when it ends. */
   private reading = false;
   private readonly flushQueued = (): void => this.flush();
 
   /** Set while TCP keep-alive probes run until the peer is first heard from (address.ts). */
   private probing: boolean;
+  private readonly progress: PeerProgress;
 
   /**
    * `reads`: set when the socket was connected with its `onread`; else 'data' events carry the
@@ -136,6 +141,7 @@ export class SocketChannel extends BaseChannel implements Channel {
     this.socket = socket;
     this.transport = transport;
     this.probing = probing;
+    this.progress = new PeerProgress(socket);
     this.remoteAddress =
       transport === 'tcp' ? `${socket.remoteAddress}:${socket.remotePort}` : 'local peer';
     if (transport === 'tcp') socket.setNoDelay(true);
@@ -205,7 +211,8 @@ export class SocketChannel extends BaseChannel implements Channel {
     // the read instead, which saves the microtask.
     if (this.outboxCount === 0 && !this.reading) void RESOLVED.then(this.flushQueued);
     this.outbox[this.outboxCount++] = item;
-    if (this.outboxCount >= FLUSH_AT_FRAMES) this.flush();
+    this.outboxBytes += item.length;
+    if (this.outboxCount >= FLUSH_AT_FRAMES || this.outboxBytes >= FLUSH_AT_BYTES) this.flush();
   }
 
   /** @internal Writes the turn's frames. */
@@ -220,13 +227,14 @@ export class SocketChannel extends BaseChannel implements Channel {
     const bytes = !writable ? undefined : count > 1 ? joinFrames(frames, count) : typeof first === 'string' ? encodeFrame(first) : first;
     // Emptied before writing, and the frames let go of.
     this.outboxCount = 0;
+    this.outboxBytes = 0;
     // A loop: Array.prototype.fill is a call into C++ here (callgrind: ~800 instructions a write).
     for (let i = 0; i < count; i++) frames[i] = undefined;
     if (bytes === undefined) return;
     // write() says false once the socket holds more than its high-water mark (16 KiB): only then
     // is the unsent size worth reading.
     const belowHighWater = this.socket.write(bytes);
-    if (!belowHighWater && this.socket.writableLength > WRITE_HIGH_WATER_BYTES) this.pauseReading(PauseReason.Backpressure);
+    if (!belowHighWater && this.socket.writableLength > UNSENT_BYTES_LIMIT) this.pauseReading(PauseReason.Backpressure);
   }
 
   pauseReading(reason: PauseReason): void {
@@ -247,6 +255,10 @@ export class SocketChannel extends BaseChannel implements Channel {
       this.decodeFailed(err);
     }
     if (this.pausedFor === 0) this.socket.resume();
+  }
+
+  peerMoved(): boolean {
+    return this.progress.moved();
   }
 
   end(): void {

@@ -2,16 +2,11 @@
  * Channel over a `ws` WebSocket: each binary message carries exactly one protocol frame, length
  * header included, so the bytes are the same as on TCP and the same handshake runs unchanged.
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { decodeSingleFrame, encodeFrame, FrameError } from '../protocol/frame.js';
-import { BaseChannel, type Channel, PauseReason } from './channel.js';
-
-/**
- * As SocketChannel's: above this many unsent bytes we stop reading from the peer until they are
- * written out (docs/PROTOCOL.md §4.1, §8), so a client that never reads cannot make us buffer
- * without bound.
- */
-const WRITE_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+import { BaseChannel, type Channel, PauseReason, UNSENT_BYTES_LIMIT } from './channel.js';
+import { PeerProgress } from './progress.js';
 
 /** Our frame header (4 bytes, or 12 in the extended form) carried inside each binary message. */
 export const WS_FRAME_OVERHEAD_BYTES = 12;
@@ -30,11 +25,15 @@ export class WebSocketChannel extends BaseChannel implements Channel {
   private closeError: Error | undefined;
   /** Set by end(): from then on incoming messages are dropped, see end(). */
   private ending = false;
+  private readonly progress: PeerProgress;
 
   constructor(socket: WebSocket, remoteAddress: string, maxFrameBytes: number) {
     super();
     this.socket = socket;
     this.remoteAddress = remoteAddress;
+    // The connection's own socket, which ws keeps as `_socket` (set before 'open' and 'connection'):
+    // its byte counters show a peer alive in the middle of a message, which ws's events do not.
+    this.progress = new PeerProgress((socket as unknown as { _socket?: Socket | null })._socket ?? undefined);
     socket.binaryType = 'nodebuffer';
     this.maxFrameBytes = maxFrameBytes;
     socket.on('message', (data: Buffer, isBinary: boolean) => {
@@ -90,7 +89,7 @@ export class WebSocketChannel extends BaseChannel implements Channel {
 
   sendFrame(frame: Buffer): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    if (this.socket.bufferedAmount + frame.length <= WRITE_HIGH_WATER_BYTES) {
+    if (this.socket.bufferedAmount + frame.length <= UNSENT_BYTES_LIMIT) {
       this.socket.send(frame, { binary: true });
       return;
     }
@@ -98,7 +97,7 @@ export class WebSocketChannel extends BaseChannel implements Channel {
     // message sent above the mark carries the callback, so the last one to be written resumes.
     this.pauseReading(PauseReason.Backpressure);
     this.socket.send(frame, { binary: true }, () => {
-      if (this.socket.bufferedAmount <= WRITE_HIGH_WATER_BYTES) this.resumeReading(PauseReason.Backpressure);
+      if (this.socket.bufferedAmount <= UNSENT_BYTES_LIMIT) this.resumeReading(PauseReason.Backpressure);
     });
   }
 
@@ -112,6 +111,10 @@ export class WebSocketChannel extends BaseChannel implements Channel {
     this.pausedFor &= ~reason;
     while (this.pausedFor === 0 && this.held.length > 0 && this.isOpen) this.deliver(this.held.shift()!);
     if (this.pausedFor === 0 && this.isOpen) this.socket.resume();
+  }
+
+  peerMoved(): boolean {
+    return this.progress.moved();
   }
 
   end(): void {
