@@ -6,7 +6,7 @@
 import { closeSync, existsSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { PersistenceError } from '../errors.js';
 import { Registry } from '../server/registry.js';
-import { fsyncDirSync } from './files.js';
+import { FILE_MODE, fsyncDirSync, makePrivateDir } from './files.js';
 import { type DataDirReport, loadDataDir, type Truncation } from './loader.js';
 import { lockDataDir } from './lock-file.js';
 import { truncate } from './store.js';
@@ -29,6 +29,7 @@ export interface CheckResult {
  */
 export async function checkDataDir(dir: string, repair: boolean, warn: (line: string) => void = () => {}): Promise<CheckResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PersistenceError('DATA_CORRUPT', `${dir} is not a directory`);
+  if (repair) makePrivateDir(dir);
   const lock = lockDataDir(dir, warn);
   try {
     const registry = new Registry();
@@ -58,7 +59,7 @@ async function cutLog(cut: Truncation, setAsideLater: boolean): Promise<string[]
   try {
     const bytes = Buffer.alloc(dropBytes);
     readSync(fd, bytes, 0, dropBytes, offset);
-    writeFileSync(kept, bytes);
+    writeFileSync(kept, bytes, { mode: FILE_MODE });
   } finally {
     closeSync(fd);
   }

@@ -13,7 +13,7 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Registry } from '../server/registry.js';
-import { fsyncDir, snapshotName } from './files.js';
+import { FILE_MODE, fsyncDir, snapshotName } from './files.js';
 import { encodeRecords, RecordDecoder } from './record.js';
 import { type CapturedObject, fillObject, ReplayError } from './state.js';
 
@@ -41,7 +41,7 @@ interface SnapshotHeader {
 export async function writeSnapshot(dir: string, seq: number, objects: readonly CapturedObject[]): Promise<{ path: string; bytes: number }> {
   const path = join(dir, snapshotName(seq));
   const temporary = `${path}.tmp`;
-  const file = await open(temporary, 'w');
+  const file = await open(temporary, 'w', FILE_MODE);
   let bytes = 0;
   try {
     let pending: string[] = [];

@@ -4,14 +4,14 @@
  * effect-batch.ts), compacts the log into a snapshot in the background, and closes it cleanly. It
  * is the server's {@link RequestJournal}.
  */
-import { close, fstat, ftruncate, fsync, mkdirSync, open, unlinkSync } from 'node:fs';
+import { close, fstat, ftruncate, fsync, open, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PersistenceError } from '../errors.js';
 import type { Effect, RequestJournal } from '../server/journal.js';
 import type { Registry } from '../server/registry.js';
 import { EffectBatch } from './effect-batch.js';
-import { fsyncDir, listDataDir, segmentName } from './files.js';
+import { FILE_MODE, fsyncDir, listDataDir, makePrivateDir, segmentName } from './files.js';
 import { type DataDirReport, loadDataDir } from './loader.js';
 import { type DirLock, lockDataDir } from './lock-file.js';
 import { type FsyncPolicy, LogWriter } from './log-writer.js';
@@ -93,7 +93,8 @@ export class Store implements RequestJournal {
   static async open(registry: Registry, options: StoreOptions): Promise<Store> {
     const log = options.log ?? (() => {});
     const { dir } = options;
-    mkdirSync(dir, { recursive: true });
+    const narrowed = makePrivateDir(dir);
+    if (narrowed.length > 0) log(`warning: made ${narrowed.length === 1 ? narrowed[0] : `${dir} and ${narrowed.length - 1} file(s) in it`} private (only this user may read the stored data)`);
     const lock = lockDataDir(dir, (line) => log(`warning: ${line}`));
     const store = new Store(registry, options, lock);
     registry.journal = store;
@@ -113,7 +114,7 @@ export class Store implements RequestJournal {
       }
       if (report.leftovers.length > 0) await fsyncDir(dir);
       const path = join(dir, segmentName(report.next.seq));
-      const fd = await openFile(path, report.next.exists ? 'r+' : 'wx');
+      const fd = await openFile(path, report.next.exists ? 'r+' : 'wx', FILE_MODE);
       if (!report.next.exists) await fsyncDir(dir);
       // Past the records there may be zeros preallocated by the previous run: written over.
       const allocated = (await statFile(fd)).size;
@@ -232,7 +233,7 @@ export class Store implements RequestJournal {
     await this.writer.sealed();
     const seq = this.writer.segment.seq + 1;
     const path = join(this.dir, segmentName(seq));
-    const fd = await openFile(path, 'wx');
+    const fd = await openFile(path, 'wx', FILE_MODE);
     try {
       // The new segment must survive a crash before anything acknowledged is written to it.
       await fsyncDir(this.dir);
