@@ -142,7 +142,7 @@ export async function loadDataDir(dir: string, registry: Registry): Promise<Data
       continue;
     }
     fatal = {
-      message: `${file.path} is corrupt at offset ${offset} (${reason}); ${laterHasData ? 'later segments hold data' : 'intact records follow it'}, ` +
+      message: `${file.path} is corrupt at offset ${offset} (${reason}); ${laterHasData ? 'later segments hold data' : scan.end.why}, ` +
         'so this is not a write torn by a crash',
       file: file.path,
       offset,

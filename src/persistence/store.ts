@@ -4,8 +4,8 @@
  * effect-batch.ts), compacts the log into a snapshot in the background, and closes it cleanly. It
  * is the server's {@link RequestJournal}.
  */
-import { close, fstat, ftruncate, fsync, open, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { close, fstat, ftruncate, fsync, open, read, unlinkSync, write } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PersistenceError } from '../errors.js';
 import type { Effect, RequestJournal } from '../server/journal.js';
@@ -23,6 +23,8 @@ const closeFile = promisify(close);
 const truncateFile = promisify(ftruncate);
 const syncFile = promisify(fsync);
 const statFile = promisify(fstat);
+const readFile = promisify(read);
+const writeFile = promisify(write);
 
 /** Default `compactAfterBytes`: 64 MiB of log. */
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
@@ -104,9 +106,9 @@ export class Store implements RequestJournal {
       if (report.fatal !== undefined) throw corruptError(report);
       if (report.torn !== undefined) {
         const { file, offset, dropBytes, reason } = report.torn;
-        log(`warning: ${file.path}: dropping a torn record at offset ${offset} (${dropBytes} bytes: ${reason}); ` +
+        const kept = await cutKeeping(file.path, offset, dropBytes, `${file.path}.dropped-${offset}`);
+        log(`warning: ${file.path}: dropped a torn record at offset ${offset} (${dropBytes} bytes: ${reason}; a copy is in ${kept}); ` +
           'the server was stopped in the middle of writing it, so it was never acknowledged under --fsync always');
-        await truncate(file.path, offset);
       }
       for (const path of report.leftovers) {
         unlinkSync(path);
@@ -292,6 +294,40 @@ function corruptError(report: DataDirReport): PersistenceError {
     : ` \`syncmgr check --data-dir ${report.dir} --repair\` truncates the log there, dropping ${fatal.repair.dropBytes} bytes` +
       `${fatal.repair.later.length > 0 ? ` and ${fatal.repair.later.length} later segment(s)` : ''} (they are kept aside).`;
   return new PersistenceError('DATA_CORRUPT', `cannot load ${report.dir}: ${fatal.message}.${repair}`);
+}
+
+/**
+ * Copies the `dropBytes` bytes of `path` from `offset` to a new file named `kept` (or `kept.2`, ...
+ * when that exists: an earlier copy is never overwritten), then cuts them off. Resolves with the
+ * copy's name.
+ */
+export async function cutKeeping(path: string, offset: number, dropBytes: number, kept: string): Promise<string> {
+  const source = await openFile(path, 'r');
+  let name = kept;
+  try {
+    const bytes = Buffer.alloc(dropBytes);
+    await readFile(source, bytes, 0, dropBytes, offset);
+    let copy: number | undefined;
+    for (let n = 2; copy === undefined; n++) {
+      try {
+        copy = await openFile(name, 'wx', FILE_MODE);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        name = `${kept}.${n}`;
+      }
+    }
+    try {
+      await writeFile(copy, bytes);
+      await syncFile(copy);
+    } finally {
+      await closeFile(copy);
+    }
+  } finally {
+    await closeFile(source);
+  }
+  await fsyncDir(dirname(path));
+  await truncate(path, offset);
+  return name;
 }
 
 /** Cuts `path` to `size` bytes and syncs it. */
