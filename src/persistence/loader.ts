@@ -70,6 +70,9 @@ export async function loadDataDir(dir: string, registry: Registry): Promise<Data
       snapshot = { file: snapshotFile, objects: loaded.objects, bytes: loaded.bytes };
     } catch (err) {
       if (!(err instanceof SnapshotError)) throw err;
+      if (err.intact) {
+        return empty(dir, { message: notDamage(`snapshot ${snapshotFile.path}`, err.offset, err.reason), file: snapshotFile.path, offset: err.offset }, leftovers);
+      }
       return empty(dir, {
         message: `snapshot ${snapshotFile.path} is damaged at offset ${err.offset}: ${err.reason}. A snapshot is never torn by a crash ` +
           '(it is written aside and renamed into place); restore from a dump (`syncmgr restore`) or move the directory away',
@@ -124,12 +127,8 @@ export async function loadDataDir(dir: string, registry: Registry): Promise<Data
     });
     segments.push({ file, scan });
     if (applyFailure !== undefined) {
-      fatal = {
-        message: `${file.path}: the record at offset ${applyFailure.offset} is intact but does not apply (${applyFailure.message})`,
-        file: file.path,
-        offset: applyFailure.offset,
-        repair: { file, offset: applyFailure.offset, dropBytes: scan.size - applyFailure.offset, later },
-      };
+      // No repair: cutting there would drop this and every later acknowledged change, all intact.
+      fatal = { message: notDamage(file.path, applyFailure.offset, applyFailure.message), file: file.path, offset: applyFailure.offset };
       break;
     }
     logBytes += scan.validBytes;
@@ -177,6 +176,18 @@ function replayRecord(registry: Registry, payload: Buffer): number {
   if (!Array.isArray(effects)) throw new ReplayError('a log record must be an array of effects');
   for (const effect of effects) applyEffect(registry, effect as Effect);
   return effects.length;
+}
+
+/**
+ * The message for a record that passed its checksum yet does not apply. The bytes are what the
+ * server wrote, so the server wrote (or now reads) them wrongly: a bug, and the data is not to be
+ * cut, since every later change is intact too.
+ */
+function notDamage(file: string, offset: number, reason: string): string {
+  return `${file}: the record at offset ${offset} passed its checksum but does not apply (${reason}). ` +
+    'This is a bug in syncmgr, not damage to the data: please report it to the syncmgr maintainers ' +
+    'with this message, and keep a copy of the directory. Nothing was changed, and `syncmgr check --repair` will not cut ' +
+    'intact records; a server of the version that wrote the directory may still load it (then take a dump)';
 }
 
 function empty(dir: string, fatal: Fatal, leftovers: string[] = []): DataDirReport {

@@ -91,6 +91,8 @@ export class SnapshotError extends Error {
   constructor(
     readonly offset: number,
     readonly reason: string,
+    /** The record passed its checksum: it does not apply, which is a bug, not damage. */
+    readonly intact = false,
   ) {
     super(`at offset ${offset}: ${reason}`);
   }
@@ -115,12 +117,12 @@ export async function loadSnapshot(path: string, registry: Registry): Promise<{ 
       bytes += bytesRead;
       const records = decoder.push(Buffer.from(chunk.subarray(0, bytesRead)));
       for (const { offset, payload } of records) {
-        if (ended) throw new SnapshotError(offset, 'data after the end record');
+        if (ended) throw new SnapshotError(offset, 'data after the end record', true);
         let value: unknown;
         try {
           value = JSON.parse(payload.toString('utf8'));
         } catch {
-          throw new SnapshotError(offset, 'record is not JSON');
+          throw new SnapshotError(offset, 'record is not JSON', true);
         }
         if (header === undefined) {
           header = checkHeader(value, offset);
@@ -134,7 +136,7 @@ export async function loadSnapshot(path: string, registry: Registry): Promise<{ 
             objects++;
           }
         } catch (err) {
-          if (err instanceof ReplayError) throw new SnapshotError(offset, err.message);
+          if (err instanceof ReplayError) throw new SnapshotError(offset, err.message, true);
           throw err;
         }
       }
