@@ -30,8 +30,10 @@ const writeFile = promisify(write);
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 /** A record still open to more requests takes none once it is about this large (characters). */
 const MAX_OPEN_RECORD_CHARS = 1024 * 1024;
-/** After a failed compaction, wait this long before trying again. */
+/** After a failed compaction, wait this long before trying again; doubled after each failure in a row. */
 const COMPACTION_RETRY_MS = 30_000;
+/** The longest wait between attempts, however many failed. */
+const MAX_COMPACTION_RETRY_MS = 30 * 60_000;
 
 export interface StoreOptions {
   dir: string;
@@ -42,6 +44,8 @@ export interface StoreOptions {
    */
   compactAfterBytes?: number;
   log?: (line: string) => void;
+  /** First wait after a failed compaction (ms, default 30 s); tests shorten it. */
+  compactionRetryMs?: number;
   /** Writing the log failed: the server must stop serving (called once). */
   onFatal?: (err: PersistenceError) => void;
 }
@@ -75,6 +79,8 @@ export class Store implements RequestJournal {
   private snapshotBytes = 0;
   private compacting: Promise<CompactionResult | undefined> | undefined;
   private retryCompactionAt = 0;
+  /** Compactions failed in a row: each doubles the wait before the next attempt. */
+  private compactionFailures = 0;
   private closing = false;
   private failed = false;
 
@@ -190,9 +196,18 @@ export class Store implements RequestJournal {
     if (this.closing || this.failed) return Promise.resolve(undefined);
     const log = this.options.log ?? (() => {});
     this.compacting = this.runCompaction()
+      .then((result) => {
+        if (result !== undefined) this.compactionFailures = 0;
+        return result;
+      })
       .catch((err: unknown) => {
-        this.retryCompactionAt = Date.now() + COMPACTION_RETRY_MS;
-        log(`warning: compaction failed (retrying in ${COMPACTION_RETRY_MS / 1000} s; the log keeps growing meanwhile): ${(err as Error).message}`);
+        // Each attempt costs a pass over the whole state: one that keeps failing (disk full, a
+        // state that cannot be written) must not cost it again at every write.
+        const first = this.options.compactionRetryMs ?? COMPACTION_RETRY_MS;
+        const delay = Math.min(first * 2 ** this.compactionFailures, Math.max(first, MAX_COMPACTION_RETRY_MS));
+        this.compactionFailures++;
+        this.retryCompactionAt = Date.now() + delay;
+        log(`warning: compaction failed (${this.compactionFailures} in a row; retrying in ${delay / 1000} s, the log keeps growing meanwhile): ${(err as Error).message}`);
         return undefined;
       })
       .finally(() => {
@@ -260,7 +275,14 @@ export class Store implements RequestJournal {
     this.olderLogBytes = 0;
 
     const written = performance.now();
-    const { bytes } = await writeSnapshot(this.dir, seq, captured);
+    let bytes: number;
+    try {
+      ({ bytes } = await writeSnapshot(this.dir, seq, captured));
+    } catch (err) {
+      // No snapshot: the older segments stay, and the next compaction must still fold them in.
+      this.olderLogBytes += logBytes;
+      throw err;
+    }
     this.snapshotBytes = bytes;
     const listing = listDataDir(this.dir);
     for (const file of [...listing.snapshots, ...listing.segments]) {
