@@ -18,8 +18,14 @@ import { encodeRecords, RecordDecoder } from './record.js';
 import { type CapturedObject, fillObject, ReplayError } from './state.js';
 
 export const SNAPSHOT_VERSION = 1;
-/** Items per `items` record. */
+/** Items taken from a captured object at once (each is then serialized on its own). */
 const SLICE_ITEMS = 1024;
+/**
+ * An `items` record is closed once its items' JSON reaches this many characters: records stay
+ * small whatever the values, so no string ever holds more than one record (a whole slice of large
+ * values would not fit in a string: V8's limit is about 512 Mi characters).
+ */
+const RECORD_CHARS = 1024 * 1024;
 /** Buffered bytes written at once. */
 const WRITE_BYTES = 1024 * 1024;
 /** Longest stretch of serializing before letting the event loop serve requests again. */
@@ -47,14 +53,19 @@ export async function writeSnapshot(dir: string, seq: number, objects: readonly 
     let pending: string[] = [];
     let pendingChars = 0;
     let sliceStart = performance.now();
-    const emit = async (payload: string): Promise<void> => {
-      pending.push(payload);
-      pendingChars += payload.length;
-      if (pendingChars >= WRITE_BYTES) await flush();
+    const yieldIfDue = async (): Promise<void> => {
       if (performance.now() - sliceStart > YIELD_AFTER_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         sliceStart = performance.now();
       }
+    };
+    const emit = async (payload: string): Promise<void> => {
+      pending.push(payload);
+      pendingChars += payload.length;
+      // Serializing a large value and encoding it are two long steps: clients are served between.
+      await yieldIfDue();
+      if (pendingChars >= WRITE_BYTES) await flush();
+      await yieldIfDue();
     };
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
@@ -68,9 +79,24 @@ export async function writeSnapshot(dir: string, seq: number, objects: readonly 
     await emit(JSON.stringify(header));
     for (const object of objects) {
       await emit(JSON.stringify(['object', object.type, object.name, object.init, object.meta]));
+      const prefix = `["items",${JSON.stringify(object.name)},[`;
+      let items: string[] = [];
+      let itemChars = 0;
       for (let start = 0; start < object.count; start += SLICE_ITEMS) {
-        await emit(JSON.stringify(['items', object.name, object.slice(start, Math.min(object.count, start + SLICE_ITEMS))]));
+        for (const item of object.slice(start, Math.min(object.count, start + SLICE_ITEMS))) {
+          // As JSON.stringify writes an array element: a value JSON cannot hold becomes null.
+          const text = JSON.stringify(item) ?? 'null';
+          items.push(text);
+          itemChars += text.length + 1;
+          if (itemChars >= RECORD_CHARS) {
+            await emit(`${prefix}${items.join(',')}]]`);
+            items = [];
+            itemChars = 0;
+          }
+        }
+        await yieldIfDue();
       }
+      if (items.length > 0) await emit(`${prefix}${items.join(',')}]]`);
     }
     await emit(JSON.stringify(['end', objects.length]));
     await flush();
