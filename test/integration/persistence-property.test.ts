@@ -7,7 +7,8 @@
  * restarted server serves.
  *
  * In-process server over loopback (fast). A fixed set of seeds runs by default;
- * SYNCMGR_PROPERTY_SEEDS=N runs N seeds (from SYNCMGR_PROPERTY_SEED_START, default 1). The seed
+ * SYNCMGR_PROPERTY_SEEDS=N runs N seeds (from SYNCMGR_PROPERTY_SEED_START, default 1), of
+ * SYNCMGR_PROPERTY_STEPS steps (default 160). The seed
  * fixes the sequence of requests; their interleaving with the server's timeouts may still vary.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,8 @@ import { random } from '../helpers/random.js';
 import { AUTHKEY, tempDir } from '../helpers/server.js';
 
 const DEFAULT_SEEDS = [1, 2, 3];
-const STEPS = 160;
+/** Steps per seed; SYNCMGR_PROPERTY_STEPS=N for longer sequences. */
+const STEPS = Number(process.env.SYNCMGR_PROPERTY_STEPS ?? 160);
 const CHECK_EVERY = 40;
 const CLIENTS = 3;
 /** Timeout of the blocking calls that carry one (seconds): short, so they settle between checks. */
@@ -370,5 +372,5 @@ describe('live state == data directory == dump (random operations)', () => {
       expect(reloaded, `seed ${seed}: after a restart == live`).toEqual(live);
     }
     if (seeds !== DEFAULT_SEEDS) console.log(`property: ${seeds.length} seeds in ${Math.round(performance.now() - started)} ms`);
-  }, Math.max(60_000, seeds.length * 20_000));
+  }, Math.max(60_000, seeds.length * (STEPS / 160) * 20_000));
 });
