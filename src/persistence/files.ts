@@ -93,7 +93,7 @@ export function fsyncDirSync(dir: string): void {
  * or a copy are narrowed too.
  * @returns the paths whose mode was narrowed (for a log line).
  */
-export function makePrivateDir(dir: string): string[] {
+export function makePrivateDir(dir: string, warn: (line: string) => void = () => {}): string[] {
   mkdirSync(dirname(dir), { recursive: true });
   try {
     mkdirSync(dir, { mode: DIR_MODE });
@@ -104,8 +104,13 @@ export function makePrivateDir(dir: string): string[] {
   const narrow = (path: string, mode: number): void => {
     const stat = statSync(path);
     if ((stat.mode & 0o777) === mode || !(stat.isFile() || stat.isDirectory())) return;
-    chmodSync(path, mode);
-    narrowed.push(path);
+    try {
+      chmodSync(path, mode);
+      narrowed.push(path);
+    } catch (err) {
+      // Not ours to change (another owner): say so rather than refuse to serve.
+      warn(`cannot make ${path} private (${(err as Error).message}): other users may be able to read it`);
+    }
   };
   if (!statSync(dir).isDirectory()) return narrowed;
   narrow(dir, DIR_MODE);

@@ -101,7 +101,7 @@ export class Store implements RequestJournal {
   static async open(registry: Registry, options: StoreOptions): Promise<Store> {
     const log = options.log ?? (() => {});
     const { dir } = options;
-    const narrowed = makePrivateDir(dir);
+    const narrowed = makePrivateDir(dir, (line) => log(`warning: ${line}`));
     if (narrowed.length > 0) log(`warning: made ${narrowed.length === 1 ? narrowed[0] : `${dir} and ${narrowed.length - 1} file(s) in it`} private (only this user may read the stored data)`);
     const lock = lockDataDir(dir, (line) => log(`warning: ${line}`));
     const store = new Store(registry, options, lock);
