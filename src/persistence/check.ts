@@ -3,13 +3,13 @@
  * and (repair) cuts the log back to its last good record. Nothing is deleted outright: the bytes
  * cut off and the segments set aside are kept next to it as `*.damaged*` files.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { PersistenceError } from '../errors.js';
 import { Registry } from '../server/registry.js';
-import { fsyncDirSync } from './files.js';
+import { fsyncDirSync, makePrivateDir } from './files.js';
 import { type DataDirReport, loadDataDir, type Truncation } from './loader.js';
 import { lockDataDir } from './lock-file.js';
-import { truncate } from './store.js';
+import { cutKeeping } from './store.js';
 
 export interface CheckResult {
   /** What was found (before any repair). */
@@ -29,6 +29,7 @@ export interface CheckResult {
  */
 export async function checkDataDir(dir: string, repair: boolean, warn: (line: string) => void = () => {}): Promise<CheckResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PersistenceError('DATA_CORRUPT', `${dir} is not a directory`);
+  if (repair) makePrivateDir(dir);
   const lock = lockDataDir(dir, warn);
   try {
     const registry = new Registry();
@@ -53,16 +54,7 @@ export async function checkDataDir(dir: string, repair: boolean, warn: (line: st
 /** Truncates a segment at the damage, keeping what is cut off; sets later segments aside if asked. */
 async function cutLog(cut: Truncation, setAsideLater: boolean): Promise<string[]> {
   const { file, offset, dropBytes, later } = cut;
-  const kept = `${file.path}.damaged-${offset}`;
-  const fd = openSync(file.path, 'r');
-  try {
-    const bytes = Buffer.alloc(dropBytes);
-    readSync(fd, bytes, 0, dropBytes, offset);
-    writeFileSync(kept, bytes);
-  } finally {
-    closeSync(fd);
-  }
-  await truncate(file.path, offset);
+  const kept = await cutKeeping(file.path, offset, dropBytes, `${file.path}.damaged-${offset}`);
   const steps = [`truncated ${file.path} to ${offset} bytes (the ${dropBytes} bytes cut off are in ${kept})`];
   if (setAsideLater) {
     for (const segment of later) {

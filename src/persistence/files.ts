@@ -10,11 +10,17 @@
  *
  * State = the newest snapshot (if any) + every segment numbered from it onwards, in order.
  */
-import { closeSync, fsyncSync, openSync, readdirSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const LOCK_FILE = 'LOCK';
+/**
+ * The directory and every file in it hold the stored values: only the server's user may read
+ * them, whatever its umask. Files are created with FILE_MODE (the umask can only narrow it).
+ */
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
 const SEGMENT = /^log-(\d{10})\.aof$/;
 const SNAPSHOT = /^snapshot-(\d{10})\.snap$/;
 
@@ -79,4 +85,38 @@ export function fsyncDirSync(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Creates `dir` (and missing parents, with the default mode) if needed, and makes it and every
+ * file in it private: {@link DIR_MODE}, {@link FILE_MODE}. Files left readable by an older version
+ * or a copy are narrowed too.
+ * @returns the paths whose mode was narrowed (for a log line).
+ */
+export function makePrivateDir(dir: string, warn: (line: string) => void = () => {}): string[] {
+  mkdirSync(dirname(dir), { recursive: true });
+  try {
+    mkdirSync(dir, { mode: DIR_MODE });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const narrowed: string[] = [];
+  const narrow = (path: string, mode: number): void => {
+    const stat = statSync(path);
+    if ((stat.mode & 0o777) === mode || !(stat.isFile() || stat.isDirectory())) return;
+    try {
+      chmodSync(path, mode);
+      narrowed.push(path);
+    } catch (err) {
+      // Not ours to change (another owner): say so rather than refuse to serve.
+      warn(`cannot make ${path} private (${(err as Error).message}): other users may be able to read it`);
+    }
+  };
+  if (!statSync(dir).isDirectory()) return narrowed;
+  narrow(dir, DIR_MODE);
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isFile()) narrow(path, FILE_MODE);
+  }
+  return narrowed;
 }

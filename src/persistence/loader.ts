@@ -3,10 +3,10 @@
  * its number on, in order. Reports what it found instead of throwing, so the server (which refuses
  * damaged data) and `syncmgr check` (which describes and repairs it) share one reading.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Effect } from '../server/journal.js';
 import type { Registry } from '../server/registry.js';
-import { type DataFile, listDataDir, segmentName, snapshotName } from './files.js';
+import { type DataFile, listDataDir, makePrivateDir, segmentName, snapshotName } from './files.js';
 import { hasRecords, type SegmentScan, scanSegment } from './segment-reader.js';
 import { loadSnapshot, SnapshotError } from './snapshot.js';
 import { applyEffect, ReplayError } from './state.js';
@@ -57,7 +57,7 @@ export interface DataDirReport {
  * does not exist. Stops at the first damage that is not a torn tail and reports it in `fatal`.
  */
 export async function loadDataDir(dir: string, registry: Registry): Promise<DataDirReport> {
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  if (!existsSync(dir)) makePrivateDir(dir);
   else if (!statSync(dir).isDirectory()) return empty(dir, { message: `${dir} is not a directory` });
   const listing = listDataDir(dir);
   const snapshotFile = listing.snapshots.at(-1);
@@ -70,6 +70,9 @@ export async function loadDataDir(dir: string, registry: Registry): Promise<Data
       snapshot = { file: snapshotFile, objects: loaded.objects, bytes: loaded.bytes };
     } catch (err) {
       if (!(err instanceof SnapshotError)) throw err;
+      if (err.intact) {
+        return empty(dir, { message: notDamage(`snapshot ${snapshotFile.path}`, err.offset, err.reason), file: snapshotFile.path, offset: err.offset }, leftovers);
+      }
       return empty(dir, {
         message: `snapshot ${snapshotFile.path} is damaged at offset ${err.offset}: ${err.reason}. A snapshot is never torn by a crash ` +
           '(it is written aside and renamed into place); restore from a dump (`syncmgr restore`) or move the directory away',
@@ -124,12 +127,8 @@ export async function loadDataDir(dir: string, registry: Registry): Promise<Data
     });
     segments.push({ file, scan });
     if (applyFailure !== undefined) {
-      fatal = {
-        message: `${file.path}: the record at offset ${applyFailure.offset} is intact but does not apply (${applyFailure.message})`,
-        file: file.path,
-        offset: applyFailure.offset,
-        repair: { file, offset: applyFailure.offset, dropBytes: scan.size - applyFailure.offset, later },
-      };
+      // No repair: cutting there would drop this and every later acknowledged change, all intact.
+      fatal = { message: notDamage(file.path, applyFailure.offset, applyFailure.message), file: file.path, offset: applyFailure.offset };
       break;
     }
     logBytes += scan.validBytes;
@@ -142,7 +141,7 @@ export async function loadDataDir(dir: string, registry: Registry): Promise<Data
       continue;
     }
     fatal = {
-      message: `${file.path} is corrupt at offset ${offset} (${reason}); ${laterHasData ? 'later segments hold data' : 'intact records follow it'}, ` +
+      message: `${file.path} is corrupt at offset ${offset} (${reason}); ${laterHasData ? 'later segments hold data' : scan.end.why}, ` +
         'so this is not a write torn by a crash',
       file: file.path,
       offset,
@@ -177,6 +176,18 @@ function replayRecord(registry: Registry, payload: Buffer): number {
   if (!Array.isArray(effects)) throw new ReplayError('a log record must be an array of effects');
   for (const effect of effects) applyEffect(registry, effect as Effect);
   return effects.length;
+}
+
+/**
+ * The message for a record that passed its checksum yet does not apply. The bytes are what the
+ * server wrote, so the server wrote (or now reads) them wrongly: a bug, and the data is not to be
+ * cut, since every later change is intact too.
+ */
+function notDamage(file: string, offset: number, reason: string): string {
+  return `${file}: the record at offset ${offset} passed its checksum but does not apply (${reason}). ` +
+    'This is a bug in syncmgr, not damage to the data: please report it to the syncmgr maintainers ' +
+    'with this message, and keep a copy of the directory. Nothing was changed, and `syncmgr check --repair` will not cut ' +
+    'intact records; a server of the version that wrote the directory may still load it (then take a dump)';
 }
 
 function empty(dir: string, fatal: Fatal, leftovers: string[] = []): DataDirReport {

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PersistenceError } from '../errors.js';
-import { LOCK_FILE } from './files.js';
+import { FILE_MODE, LOCK_FILE } from './files.js';
 
 interface LockInfo {
   pid: number;
@@ -75,7 +75,7 @@ export function lockDataDir(dir: string, warn: (line: string) => void = () => {}
   // Written under a private name and linked into place: link() fails if LOCK exists, so exactly
   // one process can create it, and nobody ever reads a half-written lock.
   const draft = join(dir, `${LOCK_FILE}.${process.pid}.tmp`);
-  writeFileSync(draft, text);
+  writeFileSync(draft, text, { mode: FILE_MODE });
   try {
     for (let attempt = 0; ; attempt++) {
       try {

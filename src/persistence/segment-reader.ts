@@ -3,7 +3,7 @@
  * only the end is damaged) or corrupt (damage with good records after it).
  */
 import { open } from 'node:fs/promises';
-import { classifyDamage, type DecodedRecord, RecordDecoder, type RecordError } from './record.js';
+import { classifyDamage, type DecodedRecord, HEADER_BYTES, RecordDecoder, type RecordError } from './record.js';
 
 const READ_BYTES = 1024 * 1024;
 
@@ -16,6 +16,8 @@ export type SegmentEnd =
       /** Bytes from `offset` to the end of the file. */
       readonly bytes: number;
       readonly reason: string;
+      /** For `corrupt`: why no crash explains it. */
+      readonly why?: string;
     };
 
 export interface SegmentScan {
@@ -62,10 +64,29 @@ export async function scanSegment(path: string, onRecord: (record: DecodedRecord
     await file.read(tail, 0, tail.length, offset);
     // Only zeros: preallocated space that no record reached. The log simply ends here.
     if (isZero(tail)) return { records, size, validBytes: offset, end: { kind: 'clean' } };
-    return { records, size, validBytes: offset, end: { kind: classifyDamage(tail), offset, bytes: size - offset, reason } };
+    if (classifyDamage(tail) === 'corrupt') return { records, size, validBytes: offset, end: { kind: 'corrupt', offset, bytes: size - offset, reason, why: 'intact records follow it' } };
+    if (isComplete(tail)) {
+      return {
+        records, size, validBytes: offset,
+        end: { kind: 'corrupt', offset, bytes: size - offset, reason, why: 'the record is complete (every byte of its length is there) yet fails its checksum: it was damaged after it was written' },
+      };
+    }
+    return { records, size, validBytes: offset, end: { kind: 'torn', offset, bytes: size - offset, reason } };
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Whether the record at the start of `tail` has all its bytes: its length fits in the file and its
+ * last byte was written. A crash mid-write leaves a record short, or (over space preallocated with
+ * zeros, or pages that never reached the disk) ending in zeros; a payload is JSON text, which never
+ * holds a zero byte, so a record whose last byte is not zero was written whole.
+ */
+function isComplete(tail: Buffer): boolean {
+  if (tail.length < HEADER_BYTES) return false;
+  const end = HEADER_BYTES + tail.readUInt32BE(0);
+  return end <= tail.length && tail[end - 1] !== 0;
 }
 
 function isZero(bytes: Buffer): boolean {

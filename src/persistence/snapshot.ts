@@ -13,13 +13,19 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Registry } from '../server/registry.js';
-import { fsyncDir, snapshotName } from './files.js';
+import { FILE_MODE, fsyncDir, snapshotName } from './files.js';
 import { encodeRecords, RecordDecoder } from './record.js';
 import { type CapturedObject, fillObject, ReplayError } from './state.js';
 
 export const SNAPSHOT_VERSION = 1;
-/** Items per `items` record. */
+/** Items taken from a captured object at once (each is then serialized on its own). */
 const SLICE_ITEMS = 1024;
+/**
+ * An `items` record is closed once its items' JSON reaches this many characters: records stay
+ * small whatever the values, so no string ever holds more than one record (a whole slice of large
+ * values would not fit in a string: V8's limit is about 512 Mi characters).
+ */
+const RECORD_CHARS = 1024 * 1024;
 /** Buffered bytes written at once. */
 const WRITE_BYTES = 1024 * 1024;
 /** Longest stretch of serializing before letting the event loop serve requests again. */
@@ -41,20 +47,25 @@ interface SnapshotHeader {
 export async function writeSnapshot(dir: string, seq: number, objects: readonly CapturedObject[]): Promise<{ path: string; bytes: number }> {
   const path = join(dir, snapshotName(seq));
   const temporary = `${path}.tmp`;
-  const file = await open(temporary, 'w');
+  const file = await open(temporary, 'w', FILE_MODE);
   let bytes = 0;
   try {
     let pending: string[] = [];
     let pendingChars = 0;
     let sliceStart = performance.now();
-    const emit = async (payload: string): Promise<void> => {
-      pending.push(payload);
-      pendingChars += payload.length;
-      if (pendingChars >= WRITE_BYTES) await flush();
+    const yieldIfDue = async (): Promise<void> => {
       if (performance.now() - sliceStart > YIELD_AFTER_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         sliceStart = performance.now();
       }
+    };
+    const emit = async (payload: string): Promise<void> => {
+      pending.push(payload);
+      pendingChars += payload.length;
+      // Serializing a large value and encoding it are two long steps: clients are served between.
+      await yieldIfDue();
+      if (pendingChars >= WRITE_BYTES) await flush();
+      await yieldIfDue();
     };
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
@@ -68,9 +79,24 @@ export async function writeSnapshot(dir: string, seq: number, objects: readonly 
     await emit(JSON.stringify(header));
     for (const object of objects) {
       await emit(JSON.stringify(['object', object.type, object.name, object.init, object.meta]));
+      const prefix = `["items",${JSON.stringify(object.name)},[`;
+      let items: string[] = [];
+      let itemChars = 0;
       for (let start = 0; start < object.count; start += SLICE_ITEMS) {
-        await emit(JSON.stringify(['items', object.name, object.slice(start, Math.min(object.count, start + SLICE_ITEMS))]));
+        for (const item of object.slice(start, Math.min(object.count, start + SLICE_ITEMS))) {
+          // As JSON.stringify writes an array element: a value JSON cannot hold becomes null.
+          const text = JSON.stringify(item) ?? 'null';
+          items.push(text);
+          itemChars += text.length + 1;
+          if (itemChars >= RECORD_CHARS) {
+            await emit(`${prefix}${items.join(',')}]]`);
+            items = [];
+            itemChars = 0;
+          }
+        }
+        await yieldIfDue();
       }
+      if (items.length > 0) await emit(`${prefix}${items.join(',')}]]`);
     }
     await emit(JSON.stringify(['end', objects.length]));
     await flush();
@@ -91,6 +117,8 @@ export class SnapshotError extends Error {
   constructor(
     readonly offset: number,
     readonly reason: string,
+    /** The record passed its checksum: it does not apply, which is a bug, not damage. */
+    readonly intact = false,
   ) {
     super(`at offset ${offset}: ${reason}`);
   }
@@ -115,12 +143,12 @@ export async function loadSnapshot(path: string, registry: Registry): Promise<{ 
       bytes += bytesRead;
       const records = decoder.push(Buffer.from(chunk.subarray(0, bytesRead)));
       for (const { offset, payload } of records) {
-        if (ended) throw new SnapshotError(offset, 'data after the end record');
+        if (ended) throw new SnapshotError(offset, 'data after the end record', true);
         let value: unknown;
         try {
           value = JSON.parse(payload.toString('utf8'));
         } catch {
-          throw new SnapshotError(offset, 'record is not JSON');
+          throw new SnapshotError(offset, 'record is not JSON', true);
         }
         if (header === undefined) {
           header = checkHeader(value, offset);
@@ -134,7 +162,7 @@ export async function loadSnapshot(path: string, registry: Registry): Promise<{ 
             objects++;
           }
         } catch (err) {
-          if (err instanceof ReplayError) throw new SnapshotError(offset, err.message);
+          if (err instanceof ReplayError) throw new SnapshotError(offset, err.message, true);
           throw err;
         }
       }

@@ -4,14 +4,14 @@
  * effect-batch.ts), compacts the log into a snapshot in the background, and closes it cleanly. It
  * is the server's {@link RequestJournal}.
  */
-import { close, fstat, ftruncate, fsync, mkdirSync, open, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { close, fstat, ftruncate, fsync, open, read, unlinkSync, write } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PersistenceError } from '../errors.js';
 import type { Effect, RequestJournal } from '../server/journal.js';
 import type { Registry } from '../server/registry.js';
 import { EffectBatch } from './effect-batch.js';
-import { fsyncDir, listDataDir, segmentName } from './files.js';
+import { FILE_MODE, fsyncDir, listDataDir, makePrivateDir, segmentName } from './files.js';
 import { type DataDirReport, loadDataDir } from './loader.js';
 import { type DirLock, lockDataDir } from './lock-file.js';
 import { type FsyncPolicy, LogWriter } from './log-writer.js';
@@ -23,13 +23,17 @@ const closeFile = promisify(close);
 const truncateFile = promisify(ftruncate);
 const syncFile = promisify(fsync);
 const statFile = promisify(fstat);
+const readFile = promisify(read);
+const writeFile = promisify(write);
 
 /** Default `compactAfterBytes`: 64 MiB of log. */
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 /** A record still open to more requests takes none once it is about this large (characters). */
 const MAX_OPEN_RECORD_CHARS = 1024 * 1024;
-/** After a failed compaction, wait this long before trying again. */
+/** After a failed compaction, wait this long before trying again; doubled after each failure in a row. */
 const COMPACTION_RETRY_MS = 30_000;
+/** The longest wait between attempts, however many failed. */
+const MAX_COMPACTION_RETRY_MS = 30 * 60_000;
 
 export interface StoreOptions {
   dir: string;
@@ -40,6 +44,8 @@ export interface StoreOptions {
    */
   compactAfterBytes?: number;
   log?: (line: string) => void;
+  /** First wait after a failed compaction (ms, default 30 s); tests shorten it. */
+  compactionRetryMs?: number;
   /** Writing the log failed: the server must stop serving (called once). */
   onFatal?: (err: PersistenceError) => void;
 }
@@ -73,6 +79,8 @@ export class Store implements RequestJournal {
   private snapshotBytes = 0;
   private compacting: Promise<CompactionResult | undefined> | undefined;
   private retryCompactionAt = 0;
+  /** Compactions failed in a row: each doubles the wait before the next attempt. */
+  private compactionFailures = 0;
   private closing = false;
   private failed = false;
 
@@ -93,7 +101,8 @@ export class Store implements RequestJournal {
   static async open(registry: Registry, options: StoreOptions): Promise<Store> {
     const log = options.log ?? (() => {});
     const { dir } = options;
-    mkdirSync(dir, { recursive: true });
+    const narrowed = makePrivateDir(dir, (line) => log(`warning: ${line}`));
+    if (narrowed.length > 0) log(`warning: made ${narrowed.length === 1 ? narrowed[0] : `${dir} and ${narrowed.length - 1} file(s) in it`} private (only this user may read the stored data)`);
     const lock = lockDataDir(dir, (line) => log(`warning: ${line}`));
     const store = new Store(registry, options, lock);
     registry.journal = store;
@@ -103,9 +112,9 @@ export class Store implements RequestJournal {
       if (report.fatal !== undefined) throw corruptError(report);
       if (report.torn !== undefined) {
         const { file, offset, dropBytes, reason } = report.torn;
-        log(`warning: ${file.path}: dropping a torn record at offset ${offset} (${dropBytes} bytes: ${reason}); ` +
+        const kept = await cutKeeping(file.path, offset, dropBytes, `${file.path}.dropped-${offset}`);
+        log(`warning: ${file.path}: dropped a torn record at offset ${offset} (${dropBytes} bytes: ${reason}; a copy is in ${kept}); ` +
           'the server was stopped in the middle of writing it, so it was never acknowledged under --fsync always');
-        await truncate(file.path, offset);
       }
       for (const path of report.leftovers) {
         unlinkSync(path);
@@ -113,7 +122,7 @@ export class Store implements RequestJournal {
       }
       if (report.leftovers.length > 0) await fsyncDir(dir);
       const path = join(dir, segmentName(report.next.seq));
-      const fd = await openFile(path, report.next.exists ? 'r+' : 'wx');
+      const fd = await openFile(path, report.next.exists ? 'r+' : 'wx', FILE_MODE);
       if (!report.next.exists) await fsyncDir(dir);
       // Past the records there may be zeros preallocated by the previous run: written over.
       const allocated = (await statFile(fd)).size;
@@ -187,9 +196,18 @@ export class Store implements RequestJournal {
     if (this.closing || this.failed) return Promise.resolve(undefined);
     const log = this.options.log ?? (() => {});
     this.compacting = this.runCompaction()
+      .then((result) => {
+        if (result !== undefined) this.compactionFailures = 0;
+        return result;
+      })
       .catch((err: unknown) => {
-        this.retryCompactionAt = Date.now() + COMPACTION_RETRY_MS;
-        log(`warning: compaction failed (retrying in ${COMPACTION_RETRY_MS / 1000} s; the log keeps growing meanwhile): ${(err as Error).message}`);
+        // Each attempt costs a pass over the whole state: one that keeps failing (disk full, a
+        // state that cannot be written) must not cost it again at every write.
+        const first = this.options.compactionRetryMs ?? COMPACTION_RETRY_MS;
+        const delay = Math.min(first * 2 ** this.compactionFailures, Math.max(first, MAX_COMPACTION_RETRY_MS));
+        this.compactionFailures++;
+        this.retryCompactionAt = Date.now() + delay;
+        log(`warning: compaction failed (${this.compactionFailures} in a row; retrying in ${delay / 1000} s, the log keeps growing meanwhile): ${(err as Error).message}`);
         return undefined;
       })
       .finally(() => {
@@ -232,7 +250,7 @@ export class Store implements RequestJournal {
     await this.writer.sealed();
     const seq = this.writer.segment.seq + 1;
     const path = join(this.dir, segmentName(seq));
-    const fd = await openFile(path, 'wx');
+    const fd = await openFile(path, 'wx', FILE_MODE);
     try {
       // The new segment must survive a crash before anything acknowledged is written to it.
       await fsyncDir(this.dir);
@@ -257,7 +275,14 @@ export class Store implements RequestJournal {
     this.olderLogBytes = 0;
 
     const written = performance.now();
-    const { bytes } = await writeSnapshot(this.dir, seq, captured);
+    let bytes: number;
+    try {
+      ({ bytes } = await writeSnapshot(this.dir, seq, captured));
+    } catch (err) {
+      // No snapshot: the older segments stay, and the next compaction must still fold them in.
+      this.olderLogBytes += logBytes;
+      throw err;
+    }
     this.snapshotBytes = bytes;
     const listing = listDataDir(this.dir);
     for (const file of [...listing.snapshots, ...listing.segments]) {
@@ -291,6 +316,40 @@ function corruptError(report: DataDirReport): PersistenceError {
     : ` \`syncmgr check --data-dir ${report.dir} --repair\` truncates the log there, dropping ${fatal.repair.dropBytes} bytes` +
       `${fatal.repair.later.length > 0 ? ` and ${fatal.repair.later.length} later segment(s)` : ''} (they are kept aside).`;
   return new PersistenceError('DATA_CORRUPT', `cannot load ${report.dir}: ${fatal.message}.${repair}`);
+}
+
+/**
+ * Copies the `dropBytes` bytes of `path` from `offset` to a new file named `kept` (or `kept.2`, ...
+ * when that exists: an earlier copy is never overwritten), then cuts them off. Resolves with the
+ * copy's name.
+ */
+export async function cutKeeping(path: string, offset: number, dropBytes: number, kept: string): Promise<string> {
+  const source = await openFile(path, 'r');
+  let name = kept;
+  try {
+    const bytes = Buffer.alloc(dropBytes);
+    await readFile(source, bytes, 0, dropBytes, offset);
+    let copy: number | undefined;
+    for (let n = 2; copy === undefined; n++) {
+      try {
+        copy = await openFile(name, 'wx', FILE_MODE);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        name = `${kept}.${n}`;
+      }
+    }
+    try {
+      await writeFile(copy, bytes);
+      await syncFile(copy);
+    } finally {
+      await closeFile(copy);
+    }
+  } finally {
+    await closeFile(source);
+  }
+  await fsyncDir(dirname(path));
+  await truncate(path, offset);
+  return name;
 }
 
 /** Cuts `path` to `size` bytes and syncs it. */

@@ -138,6 +138,8 @@ export class SyncServer implements SessionHost {
   private readonly wsAllowedOrigins: string[];
   private listeners: Listener[] = [];
   private closing = false;
+  /** Set once the data directory could not be written: nothing journaled will ever be durable. */
+  private persistenceBroken = false;
   private store: Store | undefined;
   /** {@link SessionHost.journal}: the store when persisting, else undefined. */
   journal: RequestJournal | undefined;
@@ -252,7 +254,9 @@ export class SyncServer implements SessionHost {
     await new Promise<void>((resolve) => setImmediate(resolve));
     // Under fsync `always`, answers still waiting for their sync go out before the connections close.
     const journal = this.journal;
-    if (journal !== undefined) {
+    // After a failed write nothing more becomes durable: waiting for it would hang close(), and with
+    // the grace timer unref'd the process would then just run out of work and exit with status 0.
+    if (journal !== undefined && !this.persistenceBroken) {
       await Promise.race([
         new Promise<void>((resolve) => journal.whenDurable(resolve) || resolve()),
         new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref()),
@@ -273,6 +277,7 @@ export class SyncServer implements SessionHost {
 
   /** Writing the data directory failed: stop at once; whatever was not yet answered stays unknown. */
   private persistenceFailed(err: PersistenceError): void {
+    this.persistenceBroken = true;
     this.log(`fatal: ${err.message}`);
     for (const channel of this.channels) channel.destroy();
     this.close()

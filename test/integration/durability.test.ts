@@ -152,7 +152,7 @@ describe('damaged and unusual data directories', () => {
     return { dir, log: join(dir, segmentName(1)) };
   }
 
-  it('starts after a torn last record, dropping it with a warning; check reports it and --repair truncates it', async () => {
+  it('starts after a torn last record, dropping it with a warning and a copy; check reports it and --repair truncates it', async () => {
     const { dir, log } = await populated();
     // Where the records end (under --fsync always, preallocated zeros follow them).
     const decoder = new RecordDecoder();
@@ -165,7 +165,9 @@ describe('damaged and unusual data directories', () => {
     expect(checked.code).toBe(1);
     expect(checked.stdout).toContain(`TORN at offset ${good}`);
     const server = await serve(0, ['--data-dir', dir]);
-    expect(server.stderr()).toContain(`${log}: dropping a torn record at offset ${good}`);
+    expect(server.stderr()).toContain(`${log}: dropped a torn record at offset ${good}`);
+    // What was dropped is kept next to the log.
+    expect(readFileSync(`${log}.dropped-${good}`).subarray(0, 23)).toEqual(Buffer.concat([Buffer.from('0000004011223344', 'hex'), Buffer.from('[["dset","durab')]));
     expect(await (await client(server.port)).dict('durability').get('n')).toBe(5);
     await stop(server);
     // The server truncated it at start: nothing left to repair.

@@ -65,7 +65,23 @@ export const conditionType: ObjectType<ConditionState> = {
     if (lockName === null) {
       return { name, lock: createLock(`${name} (condition lock)`, false, objects.journal, name), lockName, waiters: new WaitQueue() };
     }
-    const lock = objects.stateOf('lock', lockName) as LockState;
+    // Created with the name the condition is about to take, the lock would be replaced by it in
+    // memory while the log still creates both: the data directory would no longer load.
+    if (lockName === name) {
+      throw new OperationError('INVALID_ARGUMENT', `condition ${JSON.stringify(name)} cannot be its own lock: name another lock, or none for a lock of its own`);
+    }
+    let lock: LockState;
+    try {
+      lock = objects.stateOf('lock', lockName) as LockState;
+    } catch (err) {
+      if (!(err instanceof OperationError && err.code === 'WRONG_TYPE')) throw err;
+      throw new OperationError(
+        'WRONG_TYPE',
+        `condition ${JSON.stringify(name)}: its lock ${JSON.stringify(lockName)} is a ${(err.details as { type?: string } | undefined)?.type ?? 'other type'}, not a lock; ` +
+          'name a lock, or none for a lock of its own',
+        err.details,
+      );
+    }
     return { name, lock, lockName, waiters: new WaitQueue() };
   },
   checkInit: (cond, init, name) => {

@@ -7,21 +7,11 @@ import { EffectBatch } from '../../../src/persistence/effect-batch.js';
 import { applyEffect, captureAll } from '../../../src/persistence/state.js';
 import type { Effect } from '../../../src/server/journal.js';
 import { Registry } from '../../../src/server/registry.js';
+import { random } from '../../helpers/random.js';
 
 /** Every object of `registry` with its items, in order: what a replay must reproduce. */
 function contents(registry: Registry): unknown {
   return captureAll(registry).map((object) => [object.type, object.name, object.slice(0, object.count)]);
-}
-
-/** A small deterministic generator, so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
 }
 
 /** One request's effects: mostly sets of a few hot keys, with deletes, clears and list changes. */
