@@ -97,6 +97,9 @@ function printReport(report: DataDirReport, stdout: (line: string) => void): voi
       stdout(`${what}: ok${spare > 0 ? ` (the last ${count.format(spare)} bytes are preallocated zeros)` : ''}`);
     } else if (scan.end.kind === 'torn' && report.torn?.file.path === file.path) {
       stdout(`${what}: TORN at offset ${scan.end.offset} (${count.format(scan.end.bytes)} bytes: ${scan.end.reason}); a crash mid-write, dropped at start`);
+    } else if (scan.end.kind === 'clean' && report.fatal?.repair === undefined) {
+      // Every record passed its checksum: what stops the load is a bug in syncmgr, not damage.
+      stdout(`${what}: intact, but the record at offset ${report.fatal?.offset ?? '?'} does not replay`);
     } else {
       stdout(`${what}: CORRUPT at offset ${report.fatal?.offset ?? '?'}`);
     }

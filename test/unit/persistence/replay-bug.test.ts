@@ -11,6 +11,7 @@ import { loadDataDir } from '../../../src/persistence/loader.js';
 import { encodeRecords } from '../../../src/persistence/record.js';
 import { Store } from '../../../src/persistence/store.js';
 import { Registry } from '../../../src/server/registry.js';
+import { run } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/server.js';
 
 /** What an older server logged for `{"op":"acquire","type":"condition","name":"c","init":{"lock":"c"}}`. */
@@ -47,6 +48,15 @@ describe('an intact record that does not apply', () => {
     const result = await checkDataDir(dir, true);
     expect(result.repaired).toEqual([]);
     expect(readFileSync(path)).toEqual(before);
+  });
+
+  it('is labelled intact by syncmgr check, not corrupt', async () => {
+    const dir = tempDir();
+    writeLog(dir);
+    const checked = await run(['check', '--data-dir', dir], {});
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).not.toContain('CORRUPT');
+    expect(checked.stdout).toMatch(/intact, but the record at offset \d+ does not replay/);
   });
 
   it('in a snapshot, is reported as a bug too', async () => {
