@@ -143,6 +143,10 @@ export const dictType: ObjectType<DictState> = {
       if (!Number.isFinite(next)) {
         throw new OperationError('OUT_OF_RANGE', `incr: ${current} + ${by} is not a finite number`, { key });
       }
+      // Past 2^53 an integer sum rounds, and a counter would silently stop counting.
+      if (!Number.isSafeInteger(next) && Number.isInteger(current) && Number.isInteger(by)) {
+        throw new OperationError('OUT_OF_RANGE', `incr: ${current} + ${by} is beyond ±(2^53 - 1), where integers are no longer exact`, { key });
+      }
       remember(dict, key, context);
       dict.set(key, next);
       logSet(dict, key, next);
