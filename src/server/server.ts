@@ -25,6 +25,7 @@ import { WebSocketChannel } from '../transport/websocket.js';
 import type { RequestJournal } from './journal.js';
 import { Registry } from './registry.js';
 import { Session, type SessionHost } from './session.js';
+import { MemoryLimit, StorageLimits } from './storage-limits.js';
 
 export interface ServerOptions {
   /** Shared secret both ends prove they know. Required. */
@@ -59,6 +60,13 @@ export interface ServerOptions {
   fsync?: FsyncPolicy;
   /** Fold the log into a snapshot once it exceeds this many bytes (default 64 MiB) and the last snapshot. */
   compactAfterBytes?: number;
+  /**
+   * Heap bytes in use past which writes that add data and new objects are refused with
+   * `OUT_OF_MEMORY` (server/storage-limits.ts). Default unlimited.
+   */
+  maxMemoryBytes?: number;
+  /** Most named objects; creating one more is refused with `TOO_MANY_OBJECTS`. Default unlimited. */
+  maxObjects?: number;
   /** Called if writing to `dataDir` fails; the server has already stopped serving. */
   onFatalError?: (err: PersistenceError) => void;
 }
@@ -101,6 +109,10 @@ export class SyncServer implements SessionHost {
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     if (options.dataDir === undefined && (options.fsync !== undefined || options.compactAfterBytes !== undefined)) {
       throw new ConfigurationError('fsync and compaction settings need a data directory (--data-dir)');
+    }
+    if (options.maxMemoryBytes !== undefined || options.maxObjects !== undefined) {
+      const memory = options.maxMemoryBytes !== undefined ? new MemoryLimit(options.maxMemoryBytes, (line) => this.log(line)) : undefined;
+      this.registry.limits = new StorageLimits(memory, options.maxObjects);
     }
     if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
       throw new ConfigurationError(`unknown fsync policy ${JSON.stringify(options.fsync)}; use ${FSYNC_POLICIES.join(', ')}`);
@@ -150,6 +162,7 @@ export class SyncServer implements SessionHost {
       throw err;
     }
     if (this.listeners.length === 0) throw new ConfigurationError('nothing to listen on: enable TCP, --socket or --ws-port');
+    this.registry.limits?.memory?.start();
     const sweepEvery = Math.max(10, Math.min(1000, Math.floor(this.sessionTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), sweepEvery);
     this.sweeper.unref();
@@ -178,6 +191,7 @@ export class SyncServer implements SessionHost {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.sweeper);
+    this.registry.limits?.memory?.stop();
     const listeners = this.listeners;
     this.listeners = [];
     // Listeners stop accepting at once; an http server's close() only resolves when its upgraded

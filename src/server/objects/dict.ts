@@ -93,6 +93,8 @@ function setAll(signature: string): Operation<DictState> {
 export const dictType: ObjectType<DictState> = {
   name: 'dict',
   create: (_init, name, objects) => new DictState(name, objects.journal),
+  growingOps: new Set(['set', 'update', 'setMany', 'incr', 'setdefault', 'compareAndSet']),
+  freeingOps: new Set(['delete', 'pop', 'clear']),
   ops: opsTable<DictState>({
     get(dict, args) {
       checkArity(args, 1, 2, 'get(key, default?)');
