@@ -27,6 +27,8 @@ export type RemoteErrorCode =
   | 'QUEUE_FULL'
   | 'VALUE_NOT_FOUND'
   | 'SHUTTING_DOWN'
+  | 'OUT_OF_MEMORY'
+  | 'TOO_MANY_OBJECTS'
   | 'INTERNAL';
 
 /** Codes raised on the client side without a server response. */

@@ -72,6 +72,8 @@ export interface ServerInfo {
   sessionTimeoutMs: number;
   /** How often this client pings to stay alive. */
   heartbeatMs: number;
+  /** `over` while the server refuses writes that add data (`--max-memory`); absent from older servers. */
+  memory?: 'ok' | 'over';
 }
 
 export type ClientStatus = 'ready' | 'closing' | 'closed';

@@ -49,7 +49,7 @@ export type ServerMessage = ResultMessage | ErrorMessage | EventMessage;
 /** A message that cannot be served; `id` is the request's id when it could be read. */
 export class MessageError extends Error {
   constructor(
-    readonly code: 'PROTOCOL_ERROR' | 'BAD_REQUEST',
+    readonly code: 'PROTOCOL_ERROR' | 'BAD_REQUEST' | 'INVALID_ARGUMENT',
     message: string,
     readonly id: RequestId | null = null,
   ) {
@@ -67,26 +67,61 @@ export const MAX_NAME_LENGTH = 1024;
  */
 export const MAX_NESTING_DEPTH = 1000;
 
-/** Whether valid JSON text `payload` nests arrays/objects more than `max` levels deep. */
-function nestsDeeperThan(payload: Buffer, max: number): boolean {
-  // Nesting deeper than max takes more than max opening and as many closing brackets.
-  if (payload.length <= 2 * max) return false;
+/** {@link scanRequestText} found nesting deeper than the limit (and stopped there). */
+const NESTS_TOO_DEEP = 1;
+/** {@link scanRequestText} found a number that may read as ±Infinity: an exponent, or 309 digits in a row. */
+const MAY_NOT_BE_FINITE = 2;
+/** 1e308 has 309 digits; a number of fewer digits and no exponent is below Number.MAX_VALUE. */
+const MAX_FINITE_DIGITS = 308;
+
+/**
+ * One pass over a request's text before JSON.parse, for what JSON.parse would only let us see
+ * afterwards, too late: nesting deeper than `max` (JSON.parse of 10 MB of `[` builds ten million
+ * arrays, a second of stall for every client, before the depth could be read on the value), and
+ * numbers that may not be finite (JSON.parse reads 1e400 as Infinity, which JSON.stringify writes
+ * as null: the value would change meaning on its way to the log). The second is a hint: only then
+ * is the parsed value searched. Brackets and digits inside strings do not count.
+ */
+function scanRequestText(payload: Buffer, max: number): number {
+  let found = 0;
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < payload.length; i++) {
-    const byte = payload[i];
-    if (inString) {
-      if (byte === 0x5c) i++; // backslash: the next byte is escaped (never a multi-byte lead)
-      else if (byte === 0x22) inString = false;
-    } else if (byte === 0x22) {
-      inString = true;
-    } else if (byte === 0x5b || byte === 0x7b) {
-      if (++depth > max) return true;
-    } else if (byte === 0x5d || byte === 0x7d) {
-      depth--;
+  let digits = 0;
+  const length = payload.length;
+  for (let i = 0; i < length; i++) {
+    let byte = payload[i]!;
+    if (byte === 0x22) {
+      // To the closing quote; a backslash escapes the next byte (never a multi-byte lead).
+      for (byte = payload[++i]!; byte !== 0x22 && i < length; byte = payload[++i]!) if (byte === 0x5c) i++;
+      digits = 0;
+    } else if (byte >= 0x30 && byte <= 0x39) {
+      if (++digits > MAX_FINITE_DIGITS) found |= MAY_NOT_BE_FINITE;
+    } else {
+      // An e after a digit is an exponent (the e of true and false follows a letter).
+      if ((byte | 0x20) === 0x65 && digits > 0) found |= MAY_NOT_BE_FINITE;
+      else if (byte === 0x5b || byte === 0x7b) {
+        if (++depth > max) return found | NESTS_TOO_DEEP;
+      } else if (byte === 0x5d || byte === 0x7d) depth--;
+      digits = 0;
     }
   }
+  return found;
+}
+
+/** Whether `value` (parsed JSON, at most MAX_NESTING_DEPTH deep) holds a number that is not finite. */
+function holdsNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (holdsNonFinite(item)) return true;
   return false;
+}
+
+/**
+ * The id of a request refused before it was parsed, when the text begins with it as clients
+ * write it (`{"id": 7, ...`); null otherwise.
+ */
+function leadingRequestId(payload: Buffer): RequestId | null {
+  const match = /^\{\s*"id"\s*:\s*(-?(?:0|[1-9]\d{0,14})|"[\x20\x23-\x5b\x5d-\x7e]{0,64}")\s*[,}]/.exec(payload.toString('latin1', 0, 100));
+  return match === null ? null : (JSON.parse(match[1]!) as RequestId);
 }
 
 function decodeJson(payload: Buffer): unknown {
@@ -113,16 +148,29 @@ function isRequestId(value: unknown): value is RequestId {
  */
 export function parseRequest(payload: Buffer): Request {
   // The JavaScript client's object operations, read without JSON.parse (fast-path.ts); the rest below.
+  // It reads no exponent and at most 15 digits, so what it returns holds finite numbers only.
   const scanned = scanObjectRequest(payload, MAX_NAME_LENGTH);
   if (scanned !== undefined) return scanned;
+  const found = scanRequestText(payload, MAX_NESTING_DEPTH);
+  if ((found & NESTS_TOO_DEEP) !== 0) {
+    throw new MessageError(
+      'BAD_REQUEST',
+      `a request may nest arrays and objects at most ${MAX_NESTING_DEPTH} levels deep`,
+      leadingRequestId(payload),
+    );
+  }
   const message = decodeJson(payload);
   if (!isPlainObject(message)) throw new MessageError('BAD_REQUEST', 'a request must be a JSON object');
   const { id } = message;
   if (!isRequestId(id)) {
     throw new MessageError('BAD_REQUEST', 'a request needs an "id": an integer or a string of at most 64 characters');
   }
-  if (nestsDeeperThan(payload, MAX_NESTING_DEPTH)) {
-    throw new MessageError('BAD_REQUEST', `a request may nest arrays and objects at most ${MAX_NESTING_DEPTH} levels deep`, id);
+  if ((found & MAY_NOT_BE_FINITE) !== 0 && holdsNonFinite(message)) {
+    throw new MessageError(
+      'INVALID_ARGUMENT',
+      'a number in the request is beyond ±1.7976931348623157e308 (e.g. 1e400), which JSON.parse reads as Infinity and JSON cannot store: send finite numbers only',
+      id,
+    );
   }
   return validateRequest(message, id, 'a request');
 }

@@ -14,7 +14,8 @@ import type { Registry } from './registry.js';
  * write the same object and see it half-changed. Those run under the object's async-mutex, and
  * while the mutex is held every other operation on the object queues behind it too, in arrival
  * order. Objects that never see an awaiting operation never get a mutex and pay nothing.
- * @throws OperationError UNKNOWN_TYPE, WRONG_TYPE, UNKNOWN_METHOD, or what the operation throws.
+ * @throws OperationError UNKNOWN_TYPE, WRONG_TYPE, UNKNOWN_METHOD, OUT_OF_MEMORY, TOO_MANY_OBJECTS,
+ *   or what the operation throws.
  */
 export function dispatchObjectOp(registry: Registry, request: Request, context: OpContext): unknown {
   const name = request.name!;
@@ -30,6 +31,7 @@ export function dispatchObjectOp(registry: Registry, request: Request, context: 
       `a ${type.name} has no operation ${JSON.stringify(request.op)}; it has: ${[...type.ops.keys()].join(', ')}`,
     );
   }
+  registry.limits?.check(type, request.op, existing === undefined, registry.size);
   const object =
     existing !== undefined && existing.type === type && request.init === undefined
       ? existing

@@ -13,6 +13,7 @@ import { lockTypes } from './objects/lock.js';
 import { queueType } from './objects/queue.js';
 import { semaphoreTypes } from './objects/semaphore.js';
 import type { Journal } from './journal.js';
+import type { StorageLimits } from './storage-limits.js';
 import type { ObjectLookup, ObjectType } from './objects/types.js';
 
 /** The types a server serves unless told otherwise. */
@@ -41,6 +42,8 @@ export class Registry implements ObjectLookup {
   private readonly objects = new Map<string, SharedObject>();
   /** Set by a persisting server before any object exists: new objects keep it (server/journal.ts). */
   journal: Journal | undefined;
+  /** Set by a server with --max-memory or --max-objects; checked by dispatch, not by replay. */
+  limits: StorageLimits | undefined;
 
   constructor(types: readonly ObjectType<any>[] = BUILTIN_TYPES) {
     for (const type of types) this.types.set(type.name, type);

@@ -37,6 +37,7 @@ import { RepeatLog } from './repeat-log.js';
 import { isAllowedOrigin, normalizeOrigin } from './ws-origin.js';
 import { Registry } from './registry.js';
 import { Session, type SessionHost } from './session.js';
+import { MemoryLimit, StorageLimits } from './storage-limits.js';
 
 export interface ServerOptions {
   /** Shared secret both ends prove they know. Required. */
@@ -87,6 +88,13 @@ export interface ServerOptions {
   fsync?: FsyncPolicy;
   /** Fold the log into a snapshot once it exceeds this many bytes (default 64 MiB) and the last snapshot. */
   compactAfterBytes?: number;
+  /**
+   * Heap bytes in use past which writes that add data and new objects are refused with
+   * `OUT_OF_MEMORY` (server/storage-limits.ts). Default unlimited.
+   */
+  maxMemoryBytes?: number;
+  /** Most named objects; creating one more is refused with `TOO_MANY_OBJECTS`. Default unlimited. */
+  maxObjects?: number;
   /** Called if writing to `dataDir` fails; the server has already stopped serving. */
   onFatalError?: (err: PersistenceError) => void;
 }
@@ -161,6 +169,10 @@ export class SyncServer implements SessionHost {
     if (options.dataDir === undefined && (options.fsync !== undefined || options.compactAfterBytes !== undefined)) {
       throw new ConfigurationError('fsync and compaction settings need a data directory (--data-dir)');
     }
+    if (options.maxMemoryBytes !== undefined || options.maxObjects !== undefined) {
+      const memory = options.maxMemoryBytes !== undefined ? new MemoryLimit(options.maxMemoryBytes, (line) => this.log(line)) : undefined;
+      this.registry.limits = new StorageLimits(memory, options.maxObjects);
+    }
     if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
       throw new ConfigurationError(`unknown fsync policy ${JSON.stringify(options.fsync)}; use ${FSYNC_POLICIES.join(', ')}`);
     }
@@ -214,6 +226,7 @@ export class SyncServer implements SessionHost {
       throw err;
     }
     if (this.listeners.length === 0) throw new ConfigurationError('nothing to listen on: enable TCP, --socket or --ws-port');
+    this.registry.limits?.memory?.start();
     const sweepEvery = Math.max(10, Math.min(1000, Math.floor(this.sessionTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), sweepEvery);
     this.sweeper.unref();
@@ -242,6 +255,7 @@ export class SyncServer implements SessionHost {
     clearInterval(this.sweeper);
     this.throttle.close();
     this.peerLog.close();
+    this.registry.limits?.memory?.stop();
     const listeners = this.listeners;
     this.listeners = [];
     // Listeners stop accepting at once; an http server's close() only resolves when its upgraded

@@ -288,6 +288,8 @@ export class Session implements SessionHandle {
       maxFrameBytes: this.host.maxFrameBytes,
       sessionTimeoutMs: this.host.sessionTimeoutMs,
       heartbeatMs: Math.floor(this.host.sessionTimeoutMs / 3),
+      // `over` while writes that add data are refused (--max-memory).
+      memory: this.host.registry.limits?.memory?.over === true ? 'over' : 'ok',
     };
   }
 

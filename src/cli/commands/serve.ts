@@ -27,6 +27,8 @@ interface ServeFlags {
   dataDir?: string;
   fsync?: FsyncPolicy;
   compactAfter?: number;
+  maxMemory?: number;
+  maxObjects?: number;
 }
 
 function parseFsync(text: string): FsyncPolicy {
@@ -37,13 +39,13 @@ function parseFsync(text: string): FsyncPolicy {
 /** With --quiet, only what needs attention: persistence warnings and failures. */
 const ALWAYS_LOGGED = /^(warning|fatal):/;
 
-/** Parses a byte count with an optional k/M/G suffix (powers of 1024). */
-export function parseBytes(text: string): number {
+/** Parses a byte count with an optional k/M/G suffix (powers of 1024), at most `max`. */
+export function parseBytes(text: string, max = 2 ** 31 - 1): number {
   const match = /^(\d+)([kmg]?)i?b?$/i.exec(text.trim());
   const units: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
   if (match === null) throw new ConfigurationError(`not a byte size: ${text} (e.g. 1048576, 512k, 16M)`);
   const value = Number(match[1]) * units[match[2]!.toLowerCase()]!;
-  if (value < 1 || value > 2 ** 31 - 1) throw new ConfigurationError(`byte size out of range: ${text}`);
+  if (value < 1 || value > max) throw new ConfigurationError(`byte size out of range: ${text}`);
   return value;
 }
 
@@ -104,6 +106,8 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
     .option('--ws-allowed-origin <origin>', 'let web pages of this origin open WebSocket connections (repeatable; default: none but the listener\'s own)', collect)
     .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate (default 10)', parseSeconds)
     .option('--session-timeout <seconds>', 'end a session silent this long, releasing what it holds (default 15)', parseSeconds)
+    .option('--max-memory <bytes>', 'refuse writes that add data while the heap in use is over this, e.g. 512M, 2G (default unlimited)', (text: string) => parseBytes(text, Number.MAX_SAFE_INTEGER))
+    .option('--max-objects <n>', 'most named objects (default unlimited)', parseCount)
     .option('--quiet', 'do not log connections to stderr (warnings still are)')
     .option('--data-dir <dir>', 'keep the objects in DIR across restarts (docs/PERSISTENCE.md; default: in memory)')
     .option('--fsync <policy>', 'with --data-dir: always (answer after fsync), everysec (default) or no', parseFsync)
@@ -132,6 +136,8 @@ export function registerServe(program: Command, stdout: (line: string) => void, 
         ...(flags.wsAllowedOrigin !== undefined && { wsAllowedOrigins: flags.wsAllowedOrigin }),
         ...(flags.handshakeTimeout !== undefined && { handshakeTimeoutMs: flags.handshakeTimeout * 1000 }),
         ...(flags.sessionTimeout !== undefined && { sessionTimeoutMs: flags.sessionTimeout * 1000 }),
+        ...(flags.maxMemory !== undefined && { maxMemoryBytes: flags.maxMemory }),
+        ...(flags.maxObjects !== undefined && { maxObjects: flags.maxObjects }),
         ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
         ...(flags.fsync !== undefined && { fsync: flags.fsync }),
         ...(flags.compactAfter !== undefined && { compactAfterBytes: flags.compactAfter }),

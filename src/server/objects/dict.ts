@@ -93,6 +93,8 @@ function setAll(signature: string): Operation<DictState> {
 export const dictType: ObjectType<DictState> = {
   name: 'dict',
   create: (_init, name, objects) => new DictState(name, objects.journal),
+  growingOps: new Set(['set', 'update', 'setMany', 'incr', 'setdefault', 'compareAndSet']),
+  freeingOps: new Set(['delete', 'pop', 'clear']),
   ops: opsTable<DictState>({
     get(dict, args) {
       checkArity(args, 1, 2, 'get(key, default?)');
@@ -142,6 +144,10 @@ export const dictType: ObjectType<DictState> = {
       const next = current + by;
       if (!Number.isFinite(next)) {
         throw new OperationError('OUT_OF_RANGE', `incr: ${current} + ${by} is not a finite number`, { key });
+      }
+      // Past 2^53 an integer sum rounds, and a counter would silently stop counting.
+      if (!Number.isSafeInteger(next) && Number.isInteger(current) && Number.isInteger(by)) {
+        throw new OperationError('OUT_OF_RANGE', `incr: ${current} + ${by} is beyond ±(2^53 - 1), where integers are no longer exact`, { key });
       }
       remember(dict, key, context);
       dict.set(key, next);

@@ -52,6 +52,8 @@ function spliceUndoable(list: ListState, context: OpContext, start: number, dele
 export const listType: ObjectType<ListState> = {
   name: 'list',
   create: (_init, name, objects): ListState => Object.assign([], { name, journal: objects.journal }),
+  growingOps: new Set(['append', 'extend', 'insert', 'set']),
+  freeingOps: new Set(['pop', 'remove', 'clear']),
   ops: opsTable<ListState>({
     append(list, args, context) {
       checkArity(args, 1, 1, 'append(value)');

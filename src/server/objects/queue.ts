@@ -110,6 +110,8 @@ export const queueType: ObjectType<QueueState> = {
     unfinished: 0,
     journal: objects.journal,
   }),
+  growingOps: new Set(['put', 'putNowait']),
+  freeingOps: new Set(['get', 'getNowait']),
   checkInit: (queue, init, name) => {
     if (init !== undefined && readMaxsize(init) !== queue.maxsize) {
       throw new OperationError('INVALID_ARGUMENT', `queue ${JSON.stringify(name)} already exists with maxsize ${queue.maxsize}`);

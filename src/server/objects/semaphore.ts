@@ -109,6 +109,11 @@ function semaphoreType(typeName: 'semaphore' | 'boundedSemaphore'): ObjectType<S
         checkArity(args, 0, 1, 'release(token?)');
         if (args[0] === undefined || args[0] === null) {
           checkBound(sem);
+          // Past 2^53 - 1 adding a permit rounds and the count silently stops counting. Permits out
+          // count as well, as in checkBound: each comes back.
+          if (sem.value + sem.permits.size >= Number.MAX_SAFE_INTEGER) {
+            throw new OperationError('OUT_OF_RANGE', `${typeName} ${JSON.stringify(sem.name)} already has 2^53 - 1 permits available`);
+          }
           sem.value += 1;
           // A permit given without a token is signalled capacity: it survives a restart.
           sem.journal?.add(['sadd', sem.name]);

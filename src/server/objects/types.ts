@@ -64,6 +64,10 @@ export interface ObjectType<State = unknown> {
    * change nothing while they wait.
    */
   readonly awaitingOps?: ReadonlySet<string>;
+  /** Operations that may store more data: refused while the server is over `--max-memory`. */
+  readonly growingOps?: ReadonlySet<string>;
+  /** Operations that may free stored data: while over `--max-memory`, memory use is read again. */
+  readonly freeingOps?: ReadonlySet<string>;
 }
 
 /** Builds an ops table from an object literal (a Map, so `__proto__` or `toString` never resolve). */
