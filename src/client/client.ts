@@ -287,7 +287,14 @@ export class Client extends EventEmitter {
       heardBefore = this.framesHeard;
       if (!busy) {
         this.request({ op: 'ping', args: [] }, { timeout: timeoutMs / 1000 }).catch((err: unknown) => {
-          if (err instanceof TimeoutError) this.channel.destroy(new ConnectionClosedError(`the server did not answer a heartbeat within ${timeoutMs} ms`));
+          if (!(err instanceof TimeoutError)) return;
+          // Judged after the next I/O poll, as the server judges silence: when this process itself
+          // was stalled (stopped, a long GC, asleep), the timer fires before the socket is read, and
+          // the answer, or the server's last events before it ended the session, wait unread.
+          const heard = this.framesHeard;
+          setImmediate(() => {
+            if (this.framesHeard === heard) this.channel.destroy(new ConnectionClosedError(`the server did not answer a heartbeat within ${timeoutMs} ms`));
+          });
         });
       }
       // Counted after our own ping, which alone does not make the next interval busy.
