@@ -497,22 +497,19 @@ function writeFlatObject(frame: Buffer, offset: number, keys: readonly string[])
 /**
  * The whole frame of a result, byte for byte what message.ts's encodeResult writes, when the id is
  * a scalar and the result a scalar or a flat object (a lock grant...) this writer handles and
- * the payload is at most `maxPayloadBytes`; undefined for anything else.
+ * the result is at most `maxPayloadBytes` bytes; undefined for anything else.
  */
 export function encodeResultFrame(id: RequestId, result: unknown, maxPayloadBytes = Infinity): Buffer | undefined {
   const idLength = scalarLength(id);
   if (idLength < 0) return undefined;
   const keys = typeof result === 'object' && result !== null ? flatObjectKeys(result) : undefined;
   const resultLength = keys !== undefined ? flatObjectLength(result as object, keys) : result === undefined ? 4 : scalarLength(result);
-  if (resultLength < 0) {
+  // The result alone is held to the limit, as encodeResultWithin does (message.ts says why).
+  if (resultLength < 0 || resultLength > maxPayloadBytes) {
     flatValues.length = 0;
     return undefined;
   }
   const length = RESULT_FIXED_BYTES + idLength + resultLength;
-  if (length > maxPayloadBytes) {
-    flatValues.length = 0;
-    return undefined;
-  }
   const frame = allocateFrame(length);
   let offset = writeBytes(frame, frame.length - length, ID_OPEN);
   offset = writeScalar(frame, offset, id);

@@ -232,16 +232,15 @@ export function encodeResult(id: RequestId, result: unknown): string {
   return JSON.stringify({ id, result: result === undefined ? null : result });
 }
 
-/** Bytes of a result message besides its id and result: `{"id":` `,"result":` `}`. */
-const RESULT_ENVELOPE_BYTES = 17;
-
 /**
- * {@link encodeResult}, or undefined when the message would be longer than `maxBytes`: measured
- * first (json-size.ts), so an oversized result is never built.
+ * {@link encodeResult}, or undefined when the result would be longer than `maxBytes` as JSON:
+ * measured first (json-size.ts), so an oversized result is never built. The limit is on the result
+ * alone, not its envelope and id: a value taken from an object (pop, get) arrived inside a request
+ * no longer than `maxBytes`, envelope included, and must always be given back, whatever the id of
+ * the request that takes it.
  */
 export function encodeResultWithin(id: RequestId, result: unknown, maxBytes: number): string | undefined {
-  const idBytes = jsonByteLengthWithin(id, maxBytes);
-  if (idBytes < 0 || jsonByteLengthWithin(result, maxBytes - RESULT_ENVELOPE_BYTES - idBytes) < 0) return undefined;
+  if (jsonByteLengthWithin(result, maxBytes) < 0) return undefined;
   return encodeResult(id, result);
 }
 

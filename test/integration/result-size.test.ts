@@ -34,6 +34,21 @@ async function expectRefused(request: Record<string, unknown>): Promise<void> {
 }
 
 describe('results over the frame limit', () => {
+  it('a value that fitted in the request that stored it is always given back whole, whatever the id', async () => {
+    // The put's envelope is shorter than a get's with a 64-character id: the answer's frame is
+    // longer than the frame that brought the value, and refusing it would lose the value taken.
+    const put = { id: 1, op: 'put', type: 'queue', name: 'q', args: [''] };
+    const value = 'x'.repeat(MAX_FRAME - Buffer.byteLength(JSON.stringify(put)));
+    expect(await raw.request({ ...put, args: [value] })).toEqual({ id: 1, result: null });
+    const id = 'i'.repeat(64);
+    for (const take of [{ op: 'getNowait', type: 'queue', name: 'q' }, { op: 'pop', type: 'dict', name: 'qd', args: ['k'] }]) {
+      if (take.type === 'dict') await raw.request({ id: 2, op: 'set', type: 'dict', name: 'qd', args: ['k', value.slice(0, -20)] });
+      const answer = await raw.request({ id, ...take });
+      expect(answer.error).toBeUndefined();
+      expect(typeof answer.result === 'string' && answer.result.length).toBeGreaterThan(MAX_FRAME - 100);
+    }
+  });
+
   it('getMany of one key repeated 200 times', async () => {
     await expectRefused({ op: 'getMany', type: 'dict', name: 'd', args: [Array.from({ length: 200 }, () => 'k0')] });
   });
