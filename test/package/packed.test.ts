@@ -1,0 +1,64 @@
+/**
+ * The package as npm publishes it: `npm pack`, installed offline into a fresh project, loaded by
+ * an ES module and by a CommonJS one (a project made with `npm init -y` is CommonJS).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../helpers/cli.js';
+import { tempDir } from '../helpers/server.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+describe('the packed tarball', () => {
+  let project: string;
+  let installed: string;
+  let files: string[];
+
+  beforeAll(() => {
+    const packDir = tempDir();
+    // --ignore-scripts: `npm test` built dist already; pack only what is there.
+    const out = execFileSync(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8' });
+    const [packed] = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    files = packed!.files.map((f) => f.path);
+    project = tempDir();
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+    // Installed as npm would, offline: the tarball unpacked, its runtime dependencies (and
+    // theirs) linked from this checkout, nothing else, so a file missing from `files` shows.
+    installed = join(project, 'node_modules/syncmgr');
+    mkdirSync(installed, { recursive: true });
+    execFileSync('tar', ['-xzf', join(packDir, packed!.filename), '-C', installed, '--strip-components=1']);
+    for (const dep of runtimeDependencies(ROOT)) symlinkSync(join(ROOT, 'node_modules', dep), join(project, 'node_modules', dep));
+  }, 120_000);
+
+  it('loads from an ES module', async () => {
+    writeFileSync(join(project, 'esm.mjs'), "import { connect, VERSION } from 'syncmgr';\nconsole.log(typeof connect, VERSION);\n");
+    const result = await runProcess(process.execPath, ['esm.mjs'], {}, project);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^function \d+\.\d+\.\d+/);
+  });
+
+  it('loads from CommonJS with require(), without warnings', async () => {
+    writeFileSync(join(project, 'cjs.js'), "const { connect, SyncmgrError } = require('syncmgr');\nconsole.log(typeof connect, typeof SyncmgrError);\n");
+    const result = await runProcess(process.execPath, ['cjs.js'], {}, project);
+    expect(result).toMatchObject({ code: 0, stdout: 'function function\n', stderr: '' });
+  });
+});
+
+/** The packages `dir`'s package.json depends on at run time, and theirs, as installed (flat) in its node_modules. */
+function runtimeDependencies(dir: string): Set<string> {
+  const found = new Set<string>();
+  const visit = (manifest: string): void => {
+    const { dependencies = {} } = JSON.parse(readFileSync(manifest, 'utf8')) as { dependencies?: Record<string, string> };
+    for (const name of Object.keys(dependencies)) {
+      const path = join(dir, 'node_modules', name, 'package.json');
+      if (found.has(name) || !existsSync(path)) continue;
+      found.add(name);
+      visit(path);
+    }
+  };
+  visit(join(dir, 'package.json'));
+  return found;
+}
