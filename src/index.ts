@@ -30,6 +30,7 @@ export {
   TimeoutError,
   AbortError,
   ConfigurationError,
+  InvalidArgumentError,
   FrameTooLargeError,
   ResultTooLargeError,
   RemoteError,

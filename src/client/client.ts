@@ -8,6 +8,7 @@ import {
   ConnectionClosedError,
   FrameTooLargeError,
   fromWire,
+  InvalidArgumentError,
   SyncmgrError,
   TimeoutError,
 } from '../errors.js';
@@ -22,6 +23,7 @@ import type { Dump } from '../persistence/dump.js';
 import { SteadyMap } from '../util/steady-map.js';
 import { type LongTimeout, setLongTimeout } from '../util/timer.js';
 import { VERSION } from '../version.js';
+import { unfaithfulJson } from './json-values.js';
 import { type EndpointOptions, resolveEndpoint } from './options.js';
 import { BarrierProxy } from './proxies/barrier.js';
 import { ConditionProxy } from './proxies/condition.js';
@@ -255,9 +257,9 @@ export class Client extends EventEmitter {
    * batch may block: an acquire that would wait fails with WOULD_BLOCK.
    * Resolves with each operation's result, in order.
    */
-  atomic(ops: readonly AtomicOp[], options?: CallOptions): Promise<unknown[]> {
+  async atomic(ops: readonly AtomicOp[], options?: CallOptions): Promise<unknown[]> {
     const batch = ops.map(({ type, name, op, args, init }) => (init === undefined ? { type, name, op, args: args ?? [] } : { type, name, op, args: args ?? [], init }));
-    return this.request({ op: 'atomic', args: [batch] }, options) as Promise<unknown[]>;
+    return (await this.request({ op: 'atomic', args: [batch] }, options)) as unknown[];
   }
 
   /** @internal Sends hello, records the answer and starts heartbeats. */
@@ -307,9 +309,17 @@ export class Client extends EventEmitter {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     const id = this.nextId++;
-    // A whole frame written byte by byte when the request's values allow it (fast-path.ts), else JSON text.
-    const frame = message.target !== undefined && message.init === undefined ? encodeRequestFrame(id, message.target, message.args) : undefined;
-    const encoded = frame ?? encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
+    let encoded: string | Buffer;
+    try {
+      const unfaithful = unfaithfulRequest(message);
+      if (unfaithful !== undefined) return Promise.reject(new InvalidArgumentError(`${message.op}: ${unfaithful}; nothing was sent`));
+      // A whole frame written byte by byte when the request's values allow it (fast-path.ts), else JSON text.
+      const frame = message.target !== undefined && message.init === undefined ? encodeRequestFrame(id, message.target, message.args) : undefined;
+      encoded = frame ?? encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
+    } catch (err) {
+      // Only a value nested too deep for the stack (RangeError) lands here: the rest was refused above.
+      return Promise.reject(new InvalidArgumentError(`${message.op}: its arguments cannot be encoded as JSON: ${(err as Error).message}`, { cause: err }));
+    }
     const tooLarge = this.oversized(encoded, message.op);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
     const entry = new Pending(signal);
@@ -511,6 +521,16 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
       signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** What in a request's arguments or creation parameters JSON would not carry faithfully (json-values.ts). */
+function unfaithfulRequest(message: OutgoingRequest): string | undefined {
+  const { args, init } = message;
+  for (let i = 0; i < args.length; i++) {
+    const found = unfaithfulJson(args[i], `args[${i}]`);
+    if (found !== undefined) return found;
+  }
+  return init === undefined ? undefined : unfaithfulJson(init, 'init');
 }
 
 /** Dials after a reset before the server spoke, at most (see connect). */
