@@ -328,6 +328,7 @@ export class Client extends EventEmitter {
     if (timeout !== undefined) entry.timer = this.timeOutLater(id, message.op, timeout);
     if (signal !== undefined) this.abortOn(signal, entry, id, blocking);
     this.pending.set(id, entry);
+    if (this.pending.size === 1) this.channel.keepProcessAlive(true);
     // A call answers through its promise only, even should the channel throw.
     try {
       if (typeof encoded === 'string') this.channel.send(encoded);
@@ -386,6 +387,10 @@ export class Client extends EventEmitter {
     const entry = this.pending.get(id);
     if (entry === undefined) return undefined;
     this.pending.delete(id);
+    // Nothing awaited: an idle connection (heartbeats, held locks, event listeners) does not keep
+    // the process alive, so a program that forgets close() exits; the server then releases what
+    // it held, as for any client that goes away.
+    if (this.pending.size === 0 && this.currentStatus === 'ready') this.channel.keepProcessAlive(false);
     entry.timer?.clear();
     if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
     return entry;
@@ -467,6 +472,8 @@ export class Client extends EventEmitter {
     if (this.currentStatus === 'closed') return;
     const closed = new Promise<void>((resolve) => this.channel.onClose(() => resolve()));
     this.setStatus('closing');
+    // So that the code after `await client.close()` runs.
+    this.channel.keepProcessAlive(true);
     this.channel.end();
     await closed;
   }
