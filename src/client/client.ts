@@ -145,7 +145,7 @@ export class Client extends EventEmitter {
   /** @internal What the proxies' requests encode once: see request-targets.ts. */
   readonly requestTargets = new RequestTargets();
 
-  /** @internal Use {@link connect}. */
+  /** Not for use: call {@link connect}, which dials, authenticates and says hello first. */
   constructor(channel: Channel, endpoint: Endpoint, defaultTimeout: number | undefined) {
     super();
     this.channel = channel;

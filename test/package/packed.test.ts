@@ -45,6 +45,40 @@ describe('the packed tarball', () => {
     const result = await runProcess(process.execPath, ['cjs.js'], {}, project);
     expect(result).toMatchObject({ code: 0, stdout: 'function function\n', stderr: '' });
   });
+
+  it('publishes types without the internals', () => {
+    const types = (file: string): string => readFileSync(join(installed, 'dist/src', file), 'utf8');
+    const client = types('client/client.d.ts');
+    for (const internal of ['request(', 'hello(', 'trackHeld', 'untrackHeld', 'requestTargets', 'OutgoingRequest', 'HeldHandle']) {
+      expect(client).not.toContain(internal);
+    }
+    expect(client).toContain('ping(');
+    expect(types('client/proxies/lock.d.ts')).not.toContain('releaseToken');
+    expect(types('client/proxies/semaphore.d.ts')).not.toContain('releaseToken');
+    const server = types('server/server.d.ts');
+    expect(server).not.toMatch(/\bregistry\b|\bjournal\b/);
+    expect(server).toContain('listen(');
+  });
+
+  it('type-checks a TypeScript consumer without skipLibCheck', async () => {
+    writeFileSync(join(project, 'consumer.mts'), [
+      "import { connect, createServer, type LockHandle, InvalidArgumentError } from 'syncmgr';",
+      "const server = createServer({ authkey: 'k', port: 0 });",
+      'await server.listen();',
+      "const client = await connect({ port: 50000, authkey: 'k' });",
+      "const held: LockHandle = await client.lock('l').acquire({ timeout: 1 });",
+      "await held.release(); await client.dict<number>('d').incr('n');",
+      'console.log(InvalidArgumentError.name);',
+      '',
+    ].join('\n'));
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', lib: ['ES2023', 'ESNext.Disposable'], module: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, typeRoots: [join(ROOT, 'node_modules/@types')], types: ['node'] },
+      files: ['consumer.mts'],
+    }));
+    const result = await runProcess(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], {}, project);
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
 });
 
 /** The packages `dir`'s package.json depends on at run time, and theirs, as installed (flat) in its node_modules. */
