@@ -127,6 +127,7 @@ const CLIENT_MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 /**
  * A connection to a syncmgr server. Emits `event` (server-initiated messages, e.g. `shutdown`),
  * `status` (on every status change) and `close` (with the error that closed it, if any).
+ * @hideconstructor
  */
 export class Client extends EventEmitter {
   /** Where this client is connected, without the key. */

@@ -14,7 +14,10 @@ interface Grant {
   depth: number;
 }
 
-/** One acquisition of a lock. Release it exactly once (or let `await using` do it). */
+/**
+ * One acquisition of a lock. Release it exactly once (or let `await using` do it).
+ * @hideconstructor
+ */
 // Not `implements HeldHandle`: that interface is internal, stripped from the published types,
 // where the clause would name a type that is not there. trackHeld() checks the shape anyway.
 export class LockHandle {

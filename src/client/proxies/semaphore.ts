@@ -6,7 +6,10 @@ import { AbortError } from '../../errors.js';
 import type { CallOptions, Client } from '../client.js';
 import { LossSignal, ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
 
-/** One permit taken by acquire. */
+/**
+ * One permit taken by acquire.
+ * @hideconstructor
+ */
 // Not `implements HeldHandle`: that interface is internal, stripped from the published types,
 // where the clause would name a type that is not there. trackHeld() checks the shape anyway.
 export class PermitHandle {
