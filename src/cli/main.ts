@@ -1,14 +1,12 @@
 /** The `syncmgr` command line: argument parsing and output only; the work is the client library's. */
 import { Command, CommanderError } from 'commander';
-import { SyncmgrError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerDictCommands } from './commands/dict.js';
 import { registerPersistenceCommands } from './commands/persistence.js';
 import { registerPrimitiveCommands } from './commands/primitives.js';
+import { registerPing } from './commands/ping.js';
 import { registerServe } from './commands/serve.js';
-
-/** Exit status for bad usage (unknown flag, missing argument, bad value), as in most CLIs. */
-const EXIT_USAGE = 2;
+import { describeError, EXIT, exitStatusOf } from './exit-status.js';
 
 export interface CliIO {
   stdout: (line: string) => void;
@@ -34,6 +32,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerDictCommands(program, io.stdout);
   registerPrimitiveCommands(program, io.stdout, io.stderr);
   registerPersistenceCommands(program, io.stdout);
+  registerPing(program, io.stdout);
   try {
     process.exitCode = undefined;
     await program.parseAsync(argv);
@@ -42,14 +41,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version end through here too, with exit code 0.
-      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
-    io.stderr(`syncmgr: ${describe(err)}`);
-    return err instanceof SyncmgrError && err.code === 'CONFIG_ERROR' ? EXIT_USAGE : 1;
+    io.stderr(`syncmgr: ${describeError(err)}`);
+    return exitStatusOf(err);
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof SyncmgrError) return `${err.message} [${err.code}]`;
-  return err instanceof Error ? err.message : String(err);
 }
