@@ -37,6 +37,17 @@ export function exitStatusOf(err: unknown): number {
   }
 }
 
+/** A system error whose message says already what to do: printed without a generic hint. */
+export class ExplainedSystemError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** What to do about a system error, by its errno code. */
 const ERRNO_HINTS: Record<string, string> = {
   EADDRINUSE: 'another process listens on that address: stop it, or choose another --port / --socket',
@@ -51,7 +62,7 @@ const ERRNO_HINTS: Record<string, string> = {
 
 /** One line for `err`: its message, its code in brackets, and for a system error what to do. */
 export function describeError(err: unknown): string {
-  if (err instanceof SyncmgrError) return `${err.message} [${err.code}]`;
+  if (err instanceof SyncmgrError || err instanceof ExplainedSystemError) return `${err.message} [${err.code}]`;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   const message = err instanceof Error ? err.message : String(err);
   if (typeof errno === 'string') {

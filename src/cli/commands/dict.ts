@@ -12,13 +12,21 @@ interface DictFlags extends ConnectionFlags {
   dict: string;
   raw?: boolean;
   by?: number;
+  json?: boolean;
+  string?: boolean;
 }
 
-/** `set` takes JSON, or the text as a string when it is not JSON: `set name alice` just works. */
-export function parseValue(text: string): unknown {
+/**
+ * A value given on the command line: by default JSON, or the text as a string when it is not JSON
+ * (`set name alice` just works); `--json` refuses text that is not JSON, `--string` never parses.
+ */
+export function parseValue(text: string, as: { json?: boolean; string?: boolean } = {}): unknown {
+  if (as.json === true && as.string === true) throw new ConfigurationError('--json and --string exclude each other');
+  if (as.string === true) return text;
   try {
     return JSON.parse(text);
-  } catch {
+  } catch (err) {
+    if (as.json === true) throw new ConfigurationError(`not valid JSON (--json): ${(err as Error).message}; nothing was stored`);
     return text;
   }
 }
@@ -60,9 +68,13 @@ export function registerDictCommands(program: Command, stdout: (line: string) =>
       }),
     );
 
-  command('set <key> <value>', 'set KEY to VALUE (JSON, or a plain string when it does not parse)').action(
-    (key: string, value: string, flags: DictFlags) => withDict(flags, (dict) => dict.set(key, parseValue(value))),
-  );
+  command('set <key> <value>', 'set KEY to VALUE (JSON, or a plain string when it does not parse)')
+    .option('--json', 'VALUE must be JSON: fail (exit 2, nothing stored) if it does not parse')
+    .option('--string', 'store VALUE as a string, as it is, even when it parses as JSON')
+    .action((key: string, value: string, flags: DictFlags) => {
+      const parsed = parseValue(value, flags);
+      return withDict(flags, (dict) => dict.set(key, parsed));
+    });
 
   command('incr <key>', 'add to the number at KEY (missing counts as 0) and print the new value')
     .option('--by <n>', 'amount to add', parseNumber)

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { connect } from '../../client/client.js';
 import { ConfigurationError, SyncmgrError } from '../../errors.js';
-import { addConnectionFlags, type ConnectionFlags, parseSeconds, toConnectOptions } from '../connection-options.js';
+import { addConnectionFlags, type ConnectionFlags, parseWaitSeconds, toConnectOptions } from '../connection-options.js';
 import { formatValue, parseValue } from './dict.js';
 
 /** `timeout` is the wait's, in seconds; connecting has its own default deadline. */
@@ -36,6 +36,13 @@ function parseExitCode(text: string): number {
 function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   return 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0));
+}
+
+/** Why a command could not be started, what to do, and the errno code. */
+function cannotRun(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return 'command not found; check its name and $PATH [ENOENT]';
+  if (err.code === 'EACCES') return 'permission denied; check that it is executable [EACCES]';
+  return `${err.message} [${err.code ?? 'ERROR'}]`;
 }
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -76,7 +83,7 @@ async function runLocked(
     });
     const status = await new Promise<number>((resolve) => {
       child.on('error', (err) => {
-        stderr(`syncmgr: cannot run ${argv[0]}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+        stderr(`syncmgr: cannot run ${argv[0]}: ${cannotRun(err as NodeJS.ErrnoException)}`);
         resolve(127);
       });
       child.on('exit', (code, exitSignal) => resolve(exitStatus(code, exitSignal)));
@@ -97,7 +104,7 @@ export function registerPrimitiveCommands(program: Command, stdout: (line: strin
       .description('run COMMAND while holding the lock NAME, like flock(1): syncmgr lock build -- make all'),
     noCallTimeout,
   )
-    .option('--timeout <seconds>', 'give up if the lock is not acquired within this many seconds', parseSeconds)
+    .option('--timeout <seconds>', 'give up if the lock is not acquired within this many seconds (0: try once, do not wait)', parseWaitSeconds)
     .option('--conflict-exit-code <n>', 'exit status when the lock is not acquired in time', parseExitCode, 1)
     .action(async (name: string, argv: string[], flags: LockFlags): Promise<void> => {
       // Signals are ours to handle from the start: before the command runs, one stops the wait
@@ -128,7 +135,7 @@ export function registerPrimitiveCommands(program: Command, stdout: (line: strin
 
   const queue = program.command('queue').description('put to or get from a shared queue');
   addConnectionFlags(queue.command('put <name> <value>').description('put VALUE (JSON, or a plain string) on queue NAME'), noCallTimeout)
-    .option('--timeout <seconds>', 'give up (exit 1, QUEUE_FULL) if the queue stays full this long', parseSeconds)
+    .option('--timeout <seconds>', 'give up (exit 1, QUEUE_FULL) if the queue stays full this long', parseWaitSeconds)
     .action(async (name: string, value: string, flags: WaitFlags) => {
       const client = await connectFor(flags);
       try {
@@ -138,7 +145,7 @@ export function registerPrimitiveCommands(program: Command, stdout: (line: strin
       }
     });
   addConnectionFlags(queue.command('get <name>').description('take the oldest item of queue NAME and print it as JSON'), noCallTimeout)
-    .option('--timeout <seconds>', 'give up (exit 1, QUEUE_EMPTY) if nothing arrives this long', parseSeconds)
+    .option('--timeout <seconds>', 'give up (exit 1, QUEUE_EMPTY) if nothing arrives this long', parseWaitSeconds)
     .option('--raw', 'print a string item without quotes')
     .action(async (name: string, flags: WaitFlags) => {
       const client = await connectFor(flags);
@@ -162,7 +169,7 @@ export function registerPrimitiveCommands(program: Command, stdout: (line: strin
     });
   }
   addConnectionFlags(event.command('wait <name>').description('wait until event NAME is set (exit 1 if --timeout passes first)'), noCallTimeout)
-    .option('--timeout <seconds>', 'give up after this many seconds', parseSeconds)
+    .option('--timeout <seconds>', 'give up after this many seconds', parseWaitSeconds)
     .action(async (name: string, flags: WaitFlags) => {
       const client = await connectFor(flags);
       try {
