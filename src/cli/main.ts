@@ -11,11 +11,14 @@ import { describeError, EXIT, exitStatusOf } from './exit-status.js';
 export interface CliIO {
   stdout: (line: string) => void;
   stderr: (line: string) => void;
+  /** Whether stdout is a terminal (a person reads it) rather than a pipe or file (a program does). */
+  stdoutIsTerminal?: boolean;
 }
 
 const processIO: CliIO = {
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
+  stdoutIsTerminal: process.stdout.isTTY === true,
 };
 
 /** Runs the CLI on `argv` (as process.argv: node, script, args...) and resolves with the exit status. */
@@ -29,7 +32,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       writeErr: (text) => io.stderr(text.replace(/\n$/, '')),
     });
   registerServe(program, io.stdout, io.stderr);
-  registerDictCommands(program, io.stdout);
+  registerDictCommands(program, io.stdout, io.stdoutIsTerminal === true);
   registerPrimitiveCommands(program, io.stdout, io.stderr);
   registerPersistenceCommands(program, io.stdout);
   registerPing(program, io.stdout);

@@ -82,3 +82,35 @@ describe('syncmgr CLI frictions', () => {
     expect(result.stderr).toMatch(/EADDRINUSE.*choose another --port.*\[EADDRINUSE\]\n$/);
   });
 });
+
+describe('syncmgr output for scripts', () => {
+  let env: Record<string, string>;
+  let server: Awaited<ReturnType<typeof serve>>;
+
+  beforeAll(async () => {
+    server = await serve(['--port', '0', '--quiet'], { SYNCMGR_AUTHKEY: KEY });
+    env = { SYNCMGR_URL: `tcp://:${KEY}@127.0.0.1:${/:(\d+)$/.exec(server.lines[0]!)![1]}` };
+    const client = await connect({ url: env.SYNCMGR_URL });
+    await client.dict('default').update({ a: 1, 'two words': { b: [2] } });
+    await client.close();
+  });
+
+  afterAll(() => {
+    server.child.kill('SIGKILL');
+  });
+
+  it('dump prints one line when stdout is not a terminal, indented with --pretty', async () => {
+    expect(await run(['dump'], env)).toMatchObject({ code: 0, stdout: '{"a":1,"two words":{"b":[2]}}\n' });
+    expect((await run(['dump', '--pretty'], env)).stdout).toBe('{\n  "a": 1,\n  "two words": {\n    "b": [\n      2\n    ]\n  }\n}\n');
+  });
+
+  it('keys --json prints one JSON array', async () => {
+    expect(await run(['keys', '--json'], env)).toMatchObject({ code: 0, stdout: '["a","two words"]\n' });
+  });
+
+  it('get --json prints JSON even for a string, and refuses --raw with it', async () => {
+    expect((await run(['set', 's', 'text'], env)).code).toBe(0);
+    expect(await run(['get', 's', '--json'], env)).toMatchObject({ code: 0, stdout: '"text"\n' });
+    expect((await run(['get', 's', '--json', '--raw'], env)).code).toBe(2);
+  });
+});
