@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDictCommands } from './commands/dict.js';
+import { registerListCommands } from './commands/list.js';
 import { registerPersistenceCommands } from './commands/persistence.js';
 import { registerPrimitiveCommands } from './commands/primitives.js';
 import { registerPing } from './commands/ping.js';
@@ -34,6 +35,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerServe(program, io.stdout, io.stderr);
   registerDictCommands(program, io.stdout, io.stdoutIsTerminal === true);
   registerPrimitiveCommands(program, io.stdout, io.stderr);
+  registerListCommands(program, io.stdout);
   registerPersistenceCommands(program, io.stdout);
   registerPing(program, io.stdout);
   try {
