@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runProcess } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
@@ -44,6 +44,23 @@ describe('the packed tarball', () => {
     writeFileSync(join(project, 'cjs.js'), "const { connect, SyncmgrError } = require('syncmgr');\nconsole.log(typeof connect, typeof SyncmgrError);\n");
     const result = await runProcess(process.execPath, ['cjs.js'], {}, project);
     expect(result).toMatchObject({ code: 0, stdout: 'function function\n', stderr: '' });
+  });
+
+  it('ships a LICENSE, and the sources every source map points at', () => {
+    expect(files).toContain('LICENSE');
+    expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    const maps = files.filter((file) => file.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(join(installed, map), 'utf8')) as { sources: string[] };
+      for (const source of sources) expect(files, `${map} -> ${source}`).toContain(join(dirname(map), source));
+    }
+  });
+
+  it('describes what the package has now', () => {
+    const { description } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { description: string };
+    expect(description).not.toMatch(/soon/);
+    expect(description).toMatch(/locks.*queues/);
   });
 
   it('publishes types without the internals', () => {
