@@ -143,6 +143,8 @@ export class Client extends EventEmitter {
   private closeReason: Error | undefined;
   /** Handles that hold something on the server, by token: told when it is lost. */
   private readonly held = new SteadyMap<string, HeldHandle>();
+  /** Whether the connection keeps the process alive now: see updateKeepAlive. Channels start so. */
+  private keepingAlive = true;
   /** @internal What the proxies' requests encode once: see request-targets.ts. */
   readonly requestTargets = new RequestTargets();
 
@@ -329,7 +331,7 @@ export class Client extends EventEmitter {
     if (timeout !== undefined) entry.timer = this.timeOutLater(id, message.op, timeout);
     if (signal !== undefined) this.abortOn(signal, entry, id, blocking);
     this.pending.set(id, entry);
-    if (this.pending.size === 1) this.channel.keepProcessAlive(true);
+    if (!this.keepingAlive) this.updateKeepAlive();
     // A call answers through its promise only, even should the channel throw.
     try {
       if (typeof encoded === 'string') this.channel.send(encoded);
@@ -388,10 +390,7 @@ export class Client extends EventEmitter {
     const entry = this.pending.get(id);
     if (entry === undefined) return undefined;
     this.pending.delete(id);
-    // Nothing awaited: an idle connection (heartbeats, held locks, event listeners) does not keep
-    // the process alive, so a program that forgets close() exits; the server then releases what
-    // it held, as for any client that goes away.
-    if (this.pending.size === 0 && this.currentStatus === 'ready') this.channel.keepProcessAlive(false);
+    if (this.pending.size === 0) this.updateKeepAlive();
     entry.timer?.clear();
     if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
     return entry;
@@ -436,11 +435,28 @@ export class Client extends EventEmitter {
   /** @internal A proxy registers a handle that holds something until released. */
   trackHeld(token: string, handle: HeldHandle): void {
     this.held.set(token, handle);
+    this.updateKeepAlive();
   }
 
   /** @internal */
   untrackHeld(token: string): void {
     this.held.delete(token);
+    this.updateKeepAlive();
+  }
+
+  /**
+   * Keeps the process alive while a request is unanswered or a lock or permit is held (a program
+   * holding a lock while it waits for its signal must not exit under it), and while closing, so
+   * the code after `await close()` runs. Otherwise an idle connection, its heartbeats and event
+   * listeners included, lets the process exit: a program that forgets close() ends, and the
+   * server releases the session as for any client that goes away.
+   */
+  private updateKeepAlive(): void {
+    if (this.currentStatus === 'closed') return;
+    const keep = this.currentStatus === 'closing' || this.pending.size > 0 || this.held.size > 0;
+    if (keep === this.keepingAlive) return;
+    this.keepingAlive = keep;
+    this.channel.keepProcessAlive(keep);
   }
 
   private setStatus(status: ClientStatus): void {
@@ -473,8 +489,7 @@ export class Client extends EventEmitter {
     if (this.currentStatus === 'closed') return;
     const closed = new Promise<void>((resolve) => this.channel.onClose(() => resolve()));
     this.setStatus('closing');
-    // So that the code after `await client.close()` runs.
-    this.channel.keepProcessAlive(true);
+    this.updateKeepAlive();
     this.channel.end();
     await closed;
   }
