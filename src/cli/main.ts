@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDictCommands } from './commands/dict.js';
 import { registerListCommands } from './commands/list.js';
+import { registerObjectsCommand } from './commands/objects.js';
 import { registerPersistenceCommands } from './commands/persistence.js';
 import { registerPrimitiveCommands } from './commands/primitives.js';
 import { registerPing } from './commands/ping.js';
@@ -38,6 +39,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerListCommands(program, io.stdout);
   registerPersistenceCommands(program, io.stdout);
   registerPing(program, io.stdout);
+  registerObjectsCommand(program, io.stdout);
   try {
     process.exitCode = undefined;
     await program.parseAsync(argv);

@@ -104,6 +104,15 @@ describe('syncmgr output for scripts', () => {
     expect((await run(['dump', '--pretty'], env)).stdout).toBe('{\n  "a": 1,\n  "two words": {\n    "b": [\n      2\n    ]\n  }\n}\n');
   });
 
+  it('objects lists every object, one per line or as JSON', async () => {
+    const text = await run(['objects'], env);
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    expect(text.stdout).toMatch(/^dict\tdefault\t\d+ items$/m);
+    const json = await run(['objects', '--json'], env);
+    const objects = JSON.parse(json.stdout) as Array<{ type: string; name: string; items: number | null }>;
+    expect(objects).toContainEqual({ type: 'dict', name: 'default', items: expect.any(Number) });
+  });
+
   it('keys --json prints one JSON array', async () => {
     expect(await run(['keys', '--json'], env)).toMatchObject({ code: 0, stdout: '["a","two words"]\n' });
   });

@@ -15,7 +15,7 @@ import { ExplainedSystemError } from '../exit-status.js';
 import { addConnectionFlags, type ConnectionFlags, toConnectOptions } from '../connection-options.js';
 
 /** Dumps can be far larger than requests: accept answers up to this size. */
-const MAX_DUMP_BYTES = 1024 ** 3;
+export const MAX_DUMP_BYTES = 1024 ** 3;
 
 const count = new Intl.NumberFormat('en-US');
 
