@@ -40,6 +40,7 @@ export type LocalErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'CONFIG_ERROR'
+  | 'INVALID_ARGUMENT'
   | 'DATA_DIR_LOCKED'
   | 'DATA_CORRUPT'
   | 'PERSISTENCE_FAILED';
@@ -141,6 +142,16 @@ export class ResultTooLargeError extends SyncmgrError {
 export class ConfigurationError extends SyncmgrError {
   constructor(message: string, options?: ErrorOptions) {
     super('CONFIG_ERROR', message, options);
+  }
+}
+
+/**
+ * A value the client refused to send, because JSON would store it changed or cannot carry it
+ * (undefined, NaN, a Map, a Buffer, a BigInt...): the same code the server uses for bad arguments.
+ */
+export class InvalidArgumentError extends SyncmgrError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INVALID_ARGUMENT', message, options);
   }
 }
 

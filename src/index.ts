@@ -21,7 +21,7 @@ export type { FsyncPolicy } from './persistence/log-writer.js';
 export type { Dump } from './persistence/dump.js';
 export type { ObjectImage } from './persistence/state.js';
 export { connectionString, formatEndpoint, parseConnectionString } from './transport/address.js';
-export type { Endpoint } from './transport/address.js';
+export type { Endpoint, ParsedConnectionString } from './transport/address.js';
 export {
   SyncmgrError,
   AuthenticationError,
@@ -30,6 +30,7 @@ export {
   TimeoutError,
   AbortError,
   ConfigurationError,
+  InvalidArgumentError,
   FrameTooLargeError,
   ResultTooLargeError,
   RemoteError,

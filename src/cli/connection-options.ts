@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ConnectOptions } from '../client/client.js';
 import { ConfigurationError } from '../errors.js';
+import { parseConnectionString } from '../transport/address.js';
 
 export interface ConnectionFlags {
   url?: string;
@@ -12,6 +13,13 @@ export interface ConnectionFlags {
   authkey?: string;
   authkeyFile?: string;
   timeout?: number;
+}
+
+/** Parses a number of seconds a wait may last: 0 means try once, without waiting. */
+export function parseWaitSeconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new ConfigurationError(`not a number of seconds (0 or more): ${text}`);
+  return value;
 }
 
 /** Parses a positive number of seconds. */
@@ -61,13 +69,29 @@ export function readAuthkey(flags: { authkey?: string; authkeyFile?: string }, e
   return env.SYNCMGR_AUTHKEY || undefined;
 }
 
-export function toConnectOptions(flags: ConnectionFlags): ConnectOptions {
+/**
+ * The key inside SYNCMGR_URL, for an address given by flag: `export SYNCMGR_URL=...` then
+ * `syncmgr get k --port 50001` means "that key, this port". connect() alone would drop it, since
+ * the URL is not the address used.
+ */
+function keyOfEnvironmentUrl(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.SYNCMGR_URL) return undefined;
+  try {
+    return parseConnectionString(env.SYNCMGR_URL).authkey;
+  } catch {
+    // An unusable SYNCMGR_URL is reported where it is used as the address, not here.
+    return undefined;
+  }
+}
+
+export function toConnectOptions(flags: ConnectionFlags, env = process.env): ConnectOptions {
   const options: ConnectOptions = {};
   if (flags.url !== undefined) options.url = flags.url;
   if (flags.host !== undefined) options.host = flags.host;
   if (flags.port !== undefined) options.port = flags.port;
   if (flags.socket !== undefined) options.path = flags.socket;
-  const authkey = readAuthkey(flags);
+  const addressByFlag = flags.url === undefined && (flags.socket !== undefined || flags.host !== undefined || flags.port !== undefined);
+  const authkey = readAuthkey(flags, env) ?? (addressByFlag ? keyOfEnvironmentUrl(env) : undefined);
   if (authkey !== undefined) options.authkey = authkey;
   if (flags.timeout !== undefined) {
     options.timeout = flags.timeout;

@@ -1,23 +1,26 @@
 /** The `syncmgr` command line: argument parsing and output only; the work is the client library's. */
 import { Command, CommanderError } from 'commander';
-import { SyncmgrError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerDictCommands } from './commands/dict.js';
+import { registerListCommands } from './commands/list.js';
+import { registerObjectsCommand } from './commands/objects.js';
 import { registerPersistenceCommands } from './commands/persistence.js';
 import { registerPrimitiveCommands } from './commands/primitives.js';
+import { registerPing } from './commands/ping.js';
 import { registerServe } from './commands/serve.js';
-
-/** Exit status for bad usage (unknown flag, missing argument, bad value), as in most CLIs. */
-const EXIT_USAGE = 2;
+import { describeError, EXIT, exitStatusOf } from './exit-status.js';
 
 export interface CliIO {
   stdout: (line: string) => void;
   stderr: (line: string) => void;
+  /** Whether stdout is a terminal (a person reads it) rather than a pipe or file (a program does). */
+  stdoutIsTerminal?: boolean;
 }
 
 const processIO: CliIO = {
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
+  stdoutIsTerminal: process.stdout.isTTY === true,
 };
 
 /** Runs the CLI on `argv` (as process.argv: node, script, args...) and resolves with the exit status. */
@@ -31,9 +34,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       writeErr: (text) => io.stderr(text.replace(/\n$/, '')),
     });
   registerServe(program, io.stdout, io.stderr);
-  registerDictCommands(program, io.stdout);
+  registerDictCommands(program, io.stdout, io.stdoutIsTerminal === true);
   registerPrimitiveCommands(program, io.stdout, io.stderr);
+  registerListCommands(program, io.stdout);
   registerPersistenceCommands(program, io.stdout);
+  registerPing(program, io.stdout);
+  registerObjectsCommand(program, io.stdout);
   try {
     process.exitCode = undefined;
     await program.parseAsync(argv);
@@ -42,14 +48,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version end through here too, with exit code 0.
-      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
-    io.stderr(`syncmgr: ${describe(err)}`);
-    return err instanceof SyncmgrError && err.code === 'CONFIG_ERROR' ? EXIT_USAGE : 1;
+    io.stderr(`syncmgr: ${describeError(err)}`);
+    return exitStatusOf(err);
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof SyncmgrError) return `${err.message} [${err.code}]`;
-  return err instanceof Error ? err.message : String(err);
 }

@@ -8,6 +8,7 @@ import {
   ConnectionClosedError,
   FrameTooLargeError,
   fromWire,
+  InvalidArgumentError,
   SyncmgrError,
   TimeoutError,
 } from '../errors.js';
@@ -22,6 +23,7 @@ import type { Dump } from '../persistence/dump.js';
 import { SteadyMap } from '../util/steady-map.js';
 import { type LongTimeout, setLongTimeout } from '../util/timer.js';
 import { VERSION } from '../version.js';
+import { unfaithfulJson } from './json-values.js';
 import { type EndpointOptions, resolveEndpoint } from './options.js';
 import { BarrierProxy } from './proxies/barrier.js';
 import { ConditionProxy } from './proxies/condition.js';
@@ -127,6 +129,7 @@ const CLIENT_MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 /**
  * A connection to a syncmgr server. Emits `event` (server-initiated messages, e.g. `shutdown`),
  * `status` (on every status change) and `close` (with the error that closed it, if any).
+ * @hideconstructor
  */
 export class Client extends EventEmitter {
   /** Where this client is connected, without the key. */
@@ -142,10 +145,12 @@ export class Client extends EventEmitter {
   private closeReason: Error | undefined;
   /** Handles that hold something on the server, by token: told when it is lost. */
   private readonly held = new SteadyMap<string, HeldHandle>();
+  /** Whether the connection keeps the process alive now: see updateKeepAlive. Channels start so. */
+  private keepingAlive = true;
   /** @internal What the proxies' requests encode once: see request-targets.ts. */
   readonly requestTargets = new RequestTargets();
 
-  /** @internal Use {@link connect}. */
+  /** Not for use: call {@link connect}, which dials, authenticates and says hello first. */
   constructor(channel: Channel, endpoint: Endpoint, defaultTimeout: number | undefined) {
     super();
     this.channel = channel;
@@ -257,9 +262,9 @@ export class Client extends EventEmitter {
    * batch may block: an acquire that would wait fails with WOULD_BLOCK.
    * Resolves with each operation's result, in order.
    */
-  atomic(ops: readonly AtomicOp[], options?: CallOptions): Promise<unknown[]> {
+  async atomic(ops: readonly AtomicOp[], options?: CallOptions): Promise<unknown[]> {
     const batch = ops.map(({ type, name, op, args, init }) => (init === undefined ? { type, name, op, args: args ?? [] } : { type, name, op, args: args ?? [], init }));
-    return this.request({ op: 'atomic', args: [batch] }, options) as Promise<unknown[]>;
+    return (await this.request({ op: 'atomic', args: [batch] }, options)) as unknown[];
   }
 
   /** @internal Sends hello, records the answer and starts heartbeats. */
@@ -316,9 +321,17 @@ export class Client extends EventEmitter {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     const id = this.nextId++;
-    // A whole frame written byte by byte when the request's values allow it (fast-path.ts), else JSON text.
-    const frame = message.target !== undefined && message.init === undefined ? encodeRequestFrame(id, message.target, message.args) : undefined;
-    const encoded = frame ?? encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
+    let encoded: string | Buffer;
+    try {
+      const unfaithful = unfaithfulRequest(message);
+      if (unfaithful !== undefined) return Promise.reject(new InvalidArgumentError(`${message.op}: ${unfaithful}; nothing was sent`));
+      // A whole frame written byte by byte when the request's values allow it (fast-path.ts), else JSON text.
+      const frame = message.target !== undefined && message.init === undefined ? encodeRequestFrame(id, message.target, message.args) : undefined;
+      encoded = frame ?? encodeRequest({ id, op: message.op, type: message.type, name: message.name, args: message.args, init: message.init });
+    } catch (err) {
+      // Only a value nested too deep for the stack (RangeError) lands here: the rest was refused above.
+      return Promise.reject(new InvalidArgumentError(`${message.op}: its arguments cannot be encoded as JSON: ${(err as Error).message}`, { cause: err }));
+    }
     const tooLarge = this.oversized(encoded, message.op);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
     const entry = new Pending(signal);
@@ -327,6 +340,7 @@ export class Client extends EventEmitter {
     if (timeout !== undefined) entry.timer = this.timeOutLater(id, message.op, timeout);
     if (signal !== undefined) this.abortOn(signal, entry, id, blocking);
     this.pending.set(id, entry);
+    if (!this.keepingAlive) this.updateKeepAlive();
     // A call answers through its promise only, even should the channel throw.
     try {
       if (typeof encoded === 'string') this.channel.send(encoded);
@@ -385,6 +399,7 @@ export class Client extends EventEmitter {
     const entry = this.pending.get(id);
     if (entry === undefined) return undefined;
     this.pending.delete(id);
+    if (this.pending.size === 0) this.updateKeepAlive();
     entry.timer?.clear();
     if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
     return entry;
@@ -429,11 +444,28 @@ export class Client extends EventEmitter {
   /** @internal A proxy registers a handle that holds something until released. */
   trackHeld(token: string, handle: HeldHandle): void {
     this.held.set(token, handle);
+    this.updateKeepAlive();
   }
 
   /** @internal */
   untrackHeld(token: string): void {
     this.held.delete(token);
+    this.updateKeepAlive();
+  }
+
+  /**
+   * Keeps the process alive while a request is unanswered or a lock or permit is held (a program
+   * holding a lock while it waits for its signal must not exit under it), and while closing, so
+   * the code after `await close()` runs. Otherwise an idle connection, its heartbeats and event
+   * listeners included, lets the process exit: a program that forgets close() ends, and the
+   * server releases the session as for any client that goes away.
+   */
+  private updateKeepAlive(): void {
+    if (this.currentStatus === 'closed') return;
+    const keep = this.currentStatus === 'closing' || this.pending.size > 0 || this.held.size > 0;
+    if (keep === this.keepingAlive) return;
+    this.keepingAlive = keep;
+    this.channel.keepProcessAlive(keep);
   }
 
   private setStatus(status: ClientStatus): void {
@@ -466,6 +498,7 @@ export class Client extends EventEmitter {
     if (this.currentStatus === 'closed') return;
     const closed = new Promise<void>((resolve) => this.channel.onClose(() => resolve()));
     this.setStatus('closing');
+    this.updateKeepAlive();
     this.channel.end();
     await closed;
   }
@@ -520,6 +553,16 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
       signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** What in a request's arguments or creation parameters JSON would not carry faithfully (json-values.ts). */
+function unfaithfulRequest(message: OutgoingRequest): string | undefined {
+  const { args, init } = message;
+  for (let i = 0; i < args.length; i++) {
+    const found = unfaithfulJson(args[i], `args[${i}]`);
+    if (found !== undefined) return found;
+  }
+  return init === undefined ? undefined : unfaithfulJson(init, 'init');
 }
 
 /** Dials after a reset before the server spoke, at most (see connect). */

@@ -36,7 +36,7 @@ import type { RequestJournal } from './journal.js';
 import { RepeatLog } from './repeat-log.js';
 import { isAllowedOrigin, normalizeOrigin } from './ws-origin.js';
 import { Registry } from './registry.js';
-import { Session, type SessionHost } from './session.js';
+import { Session } from './session.js';
 import { MemoryLimit, StorageLimits } from './storage-limits.js';
 
 export interface ServerOptions {
@@ -123,7 +123,10 @@ interface Admission {
 
 type Listener = { endpoint: Endpoint; close(): Promise<void> };
 
-export class SyncServer implements SessionHost {
+// Not `implements SessionHost`: its registry and journal are internal, stripped from the published
+// types, where the clause would not hold. Handing `this` to each Session checks the shape anyway.
+export class SyncServer {
+  /** @internal The shared objects, for sessions. */
   readonly registry = new Registry();
   /** Changes on every start: clients compare it to detect a restarted server. */
   readonly instanceId = randomUUID();
@@ -149,7 +152,7 @@ export class SyncServer implements SessionHost {
   /** Set once the data directory could not be written: nothing journaled will ever be durable. */
   private persistenceBroken = false;
   private store: Store | undefined;
-  /** {@link SessionHost.journal}: the store when persisting, else undefined. */
+  /** @internal SessionHost.journal: the store when persisting, else undefined. */
   journal: RequestJournal | undefined;
   private nextSessionId = 1;
 

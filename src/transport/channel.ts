@@ -51,6 +51,11 @@ export interface Channel {
    * some of the bytes waiting for it. For the session sweeper, once per sweep; never per frame.
    */
   peerMoved(): boolean;
+  /**
+   * Whether the open connection keeps the process alive (Node's ref/unref; default true). A client
+   * sets it only while a request is unanswered, so a program that forgets close() still exits.
+   */
+  keepProcessAlive(keep: boolean): void;
   /** Closes after flushing what was sent. */
   end(): void;
   /** Closes at once, dropping unsent data. */

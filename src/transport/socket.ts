@@ -261,6 +261,11 @@ export class SocketChannel extends BaseChannel implements Channel {
     return this.progress.moved();
   }
 
+  keepProcessAlive(keep: boolean): void {
+    if (keep) this.socket.ref();
+    else this.socket.unref();
+  }
+
   end(): void {
     this.flush();
     this.decoder.stop();

@@ -117,6 +117,13 @@ export class WebSocketChannel extends BaseChannel implements Channel {
     return this.progress.moved();
   }
 
+  keepProcessAlive(keep: boolean): void {
+    // ws has no ref/unref of its own: its TCP socket (`_socket`, as in the constructor) is the handle.
+    const tcp = (this.socket as unknown as { _socket?: Socket | null })._socket;
+    if (keep) tcp?.ref();
+    else tcp?.unref();
+  }
+
   end(): void {
     // Stop delivering, as SocketChannel.end() does: the closing handshake can still carry answers
     // the peer sent before it saw our close, and Client.close() promises that every request still

@@ -79,7 +79,7 @@ describe('syncmgr CLI', () => {
 
   it('fails with one line on stderr on a wrong authkey, and the server logs it without the key', async () => {
     const result = await run(['get', 'hits', '--port', String(port)], { SYNCMGR_AUTHKEY: 'not-the-key' });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/^syncmgr: .*\[AUTH_FAILED\]\n$/);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(server.stderr()).toMatch(/authentication failed/);
@@ -88,7 +88,7 @@ describe('syncmgr CLI', () => {
 
   it('fails with one line on stderr when no server is running', async () => {
     const result = await run(['get', 'x', '--socket', join(tempDir(), 'nothing.sock'), '--authkey', KEY]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^syncmgr: .*\[CONNECTION_FAILED\]\n$/);
   });
 

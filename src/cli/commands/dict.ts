@@ -12,13 +12,22 @@ interface DictFlags extends ConnectionFlags {
   dict: string;
   raw?: boolean;
   by?: number;
+  json?: boolean;
+  string?: boolean;
+  pretty?: boolean;
 }
 
-/** `set` takes JSON, or the text as a string when it is not JSON: `set name alice` just works. */
-export function parseValue(text: string): unknown {
+/**
+ * A value given on the command line: by default JSON, or the text as a string when it is not JSON
+ * (`set name alice` just works); `--json` refuses text that is not JSON, `--string` never parses.
+ */
+export function parseValue(text: string, as: { json?: boolean; string?: boolean } = {}): unknown {
+  if (as.json === true && as.string === true) throw new ConfigurationError('--json and --string exclude each other');
+  if (as.string === true) return text;
   try {
     return JSON.parse(text);
-  } catch {
+  } catch (err) {
+    if (as.json === true) throw new ConfigurationError(`not valid JSON (--json): ${(err as Error).message}; nothing was stored`);
     return text;
   }
 }
@@ -43,26 +52,32 @@ async function withDict<T>(flags: DictFlags, run: (dict: DictProxy, client: Clie
   }
 }
 
-export function registerDictCommands(program: Command, stdout: (line: string) => void): void {
+export function registerDictCommands(program: Command, stdout: (line: string) => void, stdoutIsTerminal: boolean): void {
   const command = (spec: string, description: string): Command =>
     addConnectionFlags(program.command(spec).description(description)).option('--dict <name>', 'which shared dict', 'default');
 
   command('get <key>', 'print the value at KEY as JSON (exit 1 if missing)')
     .option('--raw', 'print a string value without quotes')
-    .action((key: string, flags: DictFlags) =>
-      withDict(flags, async (dict) => {
+    .option('--json', 'print the value as JSON, always (the default; excludes --raw)')
+    .action((key: string, flags: DictFlags) => {
+      if (flags.json === true && flags.raw === true) throw new ConfigurationError('--json and --raw exclude each other');
+      return withDict(flags, async (dict) => {
         // One request, so presence and value come from the same instant: a stored value never
         // equals this fresh marker.
         const missing = { 'syncmgr-missing': randomUUID() };
         const value = await dict.get(key, missing);
         if (jsonEqual(value, missing)) throw new SyncmgrError('KEY_NOT_FOUND', `key ${JSON.stringify(key)} not found in dict ${JSON.stringify(flags.dict)}`);
         stdout(formatValue(value, flags.raw));
-      }),
-    );
+      });
+    });
 
-  command('set <key> <value>', 'set KEY to VALUE (JSON, or a plain string when it does not parse)').action(
-    (key: string, value: string, flags: DictFlags) => withDict(flags, (dict) => dict.set(key, parseValue(value))),
-  );
+  command('set <key> <value>', 'set KEY to VALUE (JSON, or a plain string when it does not parse)')
+    .option('--json', 'VALUE must be JSON: fail (exit 2, nothing stored) if it does not parse')
+    .option('--string', 'store VALUE as a string, as it is, even when it parses as JSON')
+    .action((key: string, value: string, flags: DictFlags) => {
+      const parsed = parseValue(value, flags);
+      return withDict(flags, (dict) => dict.set(key, parsed));
+    });
 
   command('incr <key>', 'add to the number at KEY (missing counts as 0) and print the new value')
     .option('--by <n>', 'amount to add', parseNumber)
@@ -74,21 +89,28 @@ export function registerDictCommands(program: Command, stdout: (line: string) =>
     withDict(flags, async (dict) => stdout(String(await dict.delete(key)))),
   );
 
-  command('keys', 'print every key, one per line').action((flags: DictFlags) =>
-    withDict(flags, async (dict) => {
-      for (const key of await dict.keys()) stdout(key);
-    }),
-  );
+  command('keys', 'print every key, one per line')
+    .option('--json', 'print them as one JSON array (for keys holding newlines, or a program)')
+    .action((flags: DictFlags) =>
+      withDict(flags, async (dict) => {
+        const keys = await dict.keys();
+        if (flags.json === true) stdout(JSON.stringify(keys));
+        else for (const key of keys) stdout(key);
+      }),
+    );
 
-  command('dump', 'print the whole dict as one JSON object (--out FILE: every object, for restore)')
+  command('dump', 'print the whole dict as one JSON object, indented on a terminal, one line otherwise (--out FILE: every object, for restore)')
     .option('--out <file>', 'write a consistent dump of EVERY object on the server to FILE (see syncmgr restore)')
+    .option('--pretty', 'indent the JSON, even when stdout is not a terminal')
+    .option('--json', 'one line of JSON, even on a terminal')
     .action((flags: DictFlags & { out?: string }) => {
       if (flags.out !== undefined) return dumpToFile(flags, flags.out, stdout);
       return withDict(flags, async (dict) => {
         // A null-prototype object keeps a key named __proto__ as an ordinary property.
         const object: Record<string, unknown> = Object.create(null);
         for (const [key, value] of await dict.items()) object[key] = value;
-        stdout(JSON.stringify(object, null, 2));
+        const indent = flags.json !== true && (flags.pretty === true || stdoutIsTerminal);
+        stdout(indent ? JSON.stringify(object, null, 2) : JSON.stringify(object));
       });
     });
 }

@@ -3,6 +3,7 @@
  * `syncmgr dump` (registered with the dict commands, whose plain `dump` prints one dict).
  * docs/PERSISTENCE.md describes the data directory and the dump format.
  */
+import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { connect } from '../../client/client.js';
@@ -10,10 +11,11 @@ import { ConfigurationError, FrameTooLargeError } from '../../errors.js';
 import { checkDataDir } from '../../persistence/check.js';
 import type { Dump } from '../../persistence/dump.js';
 import type { DataDirReport } from '../../persistence/loader.js';
+import { ExplainedSystemError } from '../exit-status.js';
 import { addConnectionFlags, type ConnectionFlags, toConnectOptions } from '../connection-options.js';
 
 /** Dumps can be far larger than requests: accept answers up to this size. */
-const MAX_DUMP_BYTES = 1024 ** 3;
+export const MAX_DUMP_BYTES = 1024 ** 3;
 
 const count = new Intl.NumberFormat('en-US');
 
@@ -33,8 +35,15 @@ export async function dumpToFile(flags: ConnectionFlags, out: string, stdout: (l
   const lines = objects.map((object) => JSON.stringify(object));
   const text = `${JSON.stringify(header).slice(0, -1)},"objects":[${lines.length === 0 ? '' : `\n${lines.join(',\n')}\n`}]}\n`;
   const temporary = `${out}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, out);
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, out);
+  } catch (err) {
+    // Name the file the user gave, not the temporary one beside it.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ExplainedSystemError(`cannot write the dump to ${out}: its directory does not exist; create it first`, code, { cause: err });
+    throw Object.assign(new Error(`cannot write the dump to ${out}: ${(err as Error).message}`), { code });
+  }
   stdout(`dumped ${count.format(objects.length)} objects to ${out}`);
 }
 
@@ -45,6 +54,8 @@ export function registerPersistenceCommands(program: Command, stdout: (line: str
     .requiredOption('--data-dir <dir>', 'the data directory (no server may be using it)')
     .option('--repair', 'truncate the log to its last good record (what is cut off is kept as *.damaged*) and remove leftovers')
     .action(async (flags: { dataDir: string; repair?: boolean }) => {
+      // Not for check to judge: a missing directory is a wrong argument, not a damaged one.
+      if (!existsSync(flags.dataDir)) throw new ConfigurationError(`no data directory at ${flags.dataDir}: pass the --data-dir a server was started with`);
       const result = await checkDataDir(flags.dataDir, flags.repair === true, (line) => stdout(`note: ${line}`));
       printReport(result.report, stdout);
       for (const step of result.repaired) stdout(`repair: ${step}`);

@@ -12,6 +12,10 @@ interface Grant {
   depth: number;
 }
 
+/**
+ * A condition's lock grant, with wait and notify.
+ * @hideconstructor
+ */
 export class ConditionHandle extends LockHandle {
   declare protected readonly proxy: ConditionProxy;
 

@@ -4,7 +4,7 @@
  * released the lock behind its back (the connection closed or the session timed out).
  */
 import { AbortError } from '../../errors.js';
-import type { CallOptions, Client, HeldHandle } from '../client.js';
+import type { CallOptions, Client } from '../client.js';
 import { LossSignal, ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
 
 /** What the server returns for a lock grant. */
@@ -14,8 +14,13 @@ interface Grant {
   depth: number;
 }
 
-/** One acquisition of a lock. Release it exactly once (or let `await using` do it). */
-export class LockHandle implements HeldHandle {
+/**
+ * One acquisition of a lock. Release it exactly once (or let `await using` do it).
+ * @hideconstructor
+ */
+// Not `implements HeldHandle`: that interface is internal, stripped from the published types,
+// where the clause would name a type that is not there. trackHeld() checks the shape anyway.
+export class LockHandle {
   /** Proof of ownership on the server. */
   readonly token: string;
   /** Strictly increases per lock across all holders: pass it to resources that refuse stale holders. */

@@ -3,11 +3,16 @@
  * `release()` on the proxy adds a permit without one, for signalling as in Python.
  */
 import { AbortError } from '../../errors.js';
-import type { CallOptions, Client, HeldHandle } from '../client.js';
+import type { CallOptions, Client } from '../client.js';
 import { LossSignal, ObjectProxy, runHolding, type WaitCallOptions } from './base.js';
 
-/** One permit taken by acquire. */
-export class PermitHandle implements HeldHandle {
+/**
+ * One permit taken by acquire.
+ * @hideconstructor
+ */
+// Not `implements HeldHandle`: that interface is internal, stripped from the published types,
+// where the clause would name a type that is not there. trackHeld() checks the shape anyway.
+export class PermitHandle {
   private readonly loss = new LossSignal();
   private released = false;
 
