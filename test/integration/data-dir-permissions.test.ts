@@ -40,7 +40,11 @@ function serveUnder(umask: string, dataDir: string): Promise<{ port: number; sto
 /** Every entry of `dir` with its permission bits, the directory itself as '.'. */
 function modes(dir: string): Record<string, string> {
   const found: Record<string, string> = { '.': (statSync(dir).mode & 0o777).toString(8) };
-  for (const name of readdirSync(dir)) found[name] = (statSync(join(dir, name)).mode & 0o777).toString(8);
+  for (const name of readdirSync(dir)) {
+    // A running server's compaction may remove a segment between the listing and its stat.
+    const stat = statSync(join(dir, name), { throwIfNoEntry: false });
+    if (stat !== undefined) found[name] = (stat.mode & 0o777).toString(8);
+  }
   return found;
 }
 
