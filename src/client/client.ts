@@ -23,7 +23,7 @@ import type { Dump } from '../persistence/dump.js';
 import { SteadyMap } from '../util/steady-map.js';
 import { type LongTimeout, setLongTimeout } from '../util/timer.js';
 import { VERSION } from '../version.js';
-import { unfaithfulJson } from './json-values.js';
+import { isFaithfulJson, unfaithfulJson } from './json-values.js';
 import { type EndpointOptions, resolveEndpoint } from './options.js';
 import { BarrierProxy } from './proxies/barrier.js';
 import { ConditionProxy } from './proxies/condition.js';
@@ -559,10 +559,9 @@ export async function connect(options: ConnectOptions = {}): Promise<Client> {
 function unfaithfulRequest(message: OutgoingRequest): string | undefined {
   const { args, init } = message;
   for (let i = 0; i < args.length; i++) {
-    const found = unfaithfulJson(args[i], `args[${i}]`);
-    if (found !== undefined) return found;
+    if (!isFaithfulJson(args[i])) return unfaithfulJson(args[i], `args[${i}]`);
   }
-  return init === undefined ? undefined : unfaithfulJson(init, 'init');
+  return init === undefined || isFaithfulJson(init) ? undefined : unfaithfulJson(init, 'init');
 }
 
 /** Dials after a reset before the server spoke, at most (see connect). */

@@ -7,8 +7,50 @@
  * property that is undefined is dropped, as JSON does: reading the property back gives undefined.
  */
 
+/**
+ * Whether JSON gives `value` back equal. A walk that builds no path, for every request: the path
+ * of {@link unfaithfulJson} is built only for a value refused.
+ */
+export function isFaithfulJson(value: unknown, ancestors?: Set<object>): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      const isArray = Array.isArray(value);
+      if (!isArray) {
+        const proto = Object.getPrototypeOf(value) as object | null;
+        if (proto !== Object.prototype && proto !== null) return false;
+      }
+      const seen = ancestors ?? new Set<object>();
+      if (seen.has(value)) return false;
+      seen.add(value);
+      try {
+        if (isArray) {
+          for (let i = 0; i < value.length; i++) if (!isFaithfulJson(value[i], seen)) return false;
+          return true;
+        }
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
+          const member = (value as Record<string, unknown>)[key];
+          if (member !== undefined && !isFaithfulJson(member, seen)) return false;
+        }
+        return true;
+      } finally {
+        seen.delete(value);
+      }
+    }
+    default:
+      return false;
+  }
+}
+
 /** Where `value` (found at `path`, e.g. `args[1]`) holds something JSON would not give back equal, and what; undefined if nowhere. */
 export function unfaithfulJson(value: unknown, path: string): string | undefined {
+  if (isFaithfulJson(value)) return undefined;
   switch (typeof value) {
     case 'string':
     case 'boolean':
