@@ -490,8 +490,10 @@ export class SyncServer {
         proven();
       });
     } catch (err) {
+      // Counted whether or not the peer is still there: one that sends its guess and closes at
+      // once must be slowed down as much as one that waits for the verdict.
+      if (err instanceof AuthenticationError) this.throttle.failed(peer);
       if (channel.isOpen) {
-        if (err instanceof AuthenticationError) this.throttle.failed(peer);
         this.peerLog.note(peer, 'more authentication failures', `authentication failed from ${where}: ${(err as Error).message}`);
       }
       channel.end();
