@@ -29,8 +29,8 @@ export interface CheckResult {
  */
 export async function checkDataDir(dir: string, repair: boolean, warn: (line: string) => void = () => {}): Promise<CheckResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PersistenceError('DATA_CORRUPT', `${dir} is not a directory`);
-  if (repair) makePrivateDir(dir);
   const lock = lockDataDir(dir, warn);
+  if (repair) makePrivateDir(dir, warn);
   try {
     const registry = new Registry();
     const report = await loadDataDir(dir, registry);

@@ -87,36 +87,48 @@ export function fsyncDirSync(dir: string): void {
   }
 }
 
-/**
- * Creates `dir` (and missing parents, with the default mode) if needed, and makes it and every
- * file in it private: {@link DIR_MODE}, {@link FILE_MODE}. Files left readable by an older version
- * or a copy are narrowed too.
- * @returns the paths whose mode was narrowed (for a log line).
- */
-export function makePrivateDir(dir: string, warn: (line: string) => void = () => {}): string[] {
+/** Creates `dir` (and missing parents, with the default mode) if needed; a new one is {@link DIR_MODE}. */
+export function createDataDir(dir: string): void {
   mkdirSync(dirname(dir), { recursive: true });
   try {
     mkdirSync(dir, { mode: DIR_MODE });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
+}
+
+/** Whether `name` is a file a data directory's server or `check` writes (see the top of this file). */
+function isDataDirFile(name: string): boolean {
+  const base = name.replace(/\.(?:tmp|(?:damaged|dropped)-\d+(?:\.\d+)?)$/, '');
+  return base === LOCK_FILE || /^LOCK\.\d+$/.test(base) || SEGMENT.test(base) || SNAPSHOT.test(base);
+}
+
+/**
+ * Takes group and other permissions off syncmgr's own files in `dir`, and off `dir` itself when
+ * nothing else is in it (files left readable by an older version or a copy). Other files are
+ * never touched: `--data-dir ~` must not change the modes of a home directory's scripts. Call it
+ * holding the directory's lock, so that no server is writing there meanwhile.
+ * @returns the paths whose mode was narrowed (for a log line).
+ */
+export function makePrivateDir(dir: string, warn: (line: string) => void = () => {}): string[] {
   const narrowed: string[] = [];
-  const narrow = (path: string, mode: number): void => {
-    const stat = statSync(path);
-    if ((stat.mode & 0o777) === mode || !(stat.isFile() || stat.isDirectory())) return;
+  const narrow = (path: string): void => {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined || (stat.mode & 0o077) === 0) return;
     try {
-      chmodSync(path, mode);
+      chmodSync(path, stat.mode & 0o700);
       narrowed.push(path);
     } catch (err) {
       // Not ours to change (another owner): say so rather than refuse to serve.
       warn(`cannot make ${path} private (${(err as Error).message}): other users may be able to read it`);
     }
   };
-  if (!statSync(dir).isDirectory()) return narrowed;
-  narrow(dir, DIR_MODE);
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isFile()) narrow(path, FILE_MODE);
+  const names = readdirSync(dir);
+  const others = names.filter((name) => !isDataDirFile(name));
+  for (const name of names) if (!others.includes(name)) narrow(join(dir, name));
+  if (others.length === 0) narrow(dir);
+  else if ((statSync(dir).mode & 0o077) !== 0) {
+    warn(`${dir} holds other files and other users may list it; syncmgr's files in it are private, but a directory of its own is safer`);
   }
   return narrowed;
 }

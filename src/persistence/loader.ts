@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Effect } from '../server/journal.js';
 import type { Registry } from '../server/registry.js';
-import { type DataFile, listDataDir, makePrivateDir, segmentName, snapshotName } from './files.js';
+import { createDataDir, type DataFile, listDataDir, segmentName, snapshotName } from './files.js';
 import { hasRecords, type SegmentScan, scanSegment } from './segment-reader.js';
 import { loadSnapshot, SnapshotError } from './snapshot.js';
 import { applyEffect, ReplayError } from './state.js';
@@ -57,7 +57,7 @@ export interface DataDirReport {
  * does not exist. Stops at the first damage that is not a torn tail and reports it in `fatal`.
  */
 export async function loadDataDir(dir: string, registry: Registry): Promise<DataDirReport> {
-  if (!existsSync(dir)) makePrivateDir(dir);
+  if (!existsSync(dir)) createDataDir(dir);
   else if (!statSync(dir).isDirectory()) return empty(dir, { message: `${dir} is not a directory` });
   const listing = listDataDir(dir);
   const snapshotFile = listing.snapshots.at(-1);

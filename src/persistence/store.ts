@@ -11,7 +11,7 @@ import { PersistenceError } from '../errors.js';
 import type { Effect, RequestJournal } from '../server/journal.js';
 import type { Registry } from '../server/registry.js';
 import { EffectBatch } from './effect-batch.js';
-import { FILE_MODE, fsyncDir, listDataDir, makePrivateDir, segmentName } from './files.js';
+import { createDataDir, FILE_MODE, fsyncDir, listDataDir, makePrivateDir, segmentName } from './files.js';
 import { type DataDirReport, loadDataDir } from './loader.js';
 import { type DirLock, lockDataDir } from './lock-file.js';
 import { type FsyncPolicy, LogWriter } from './log-writer.js';
@@ -101,9 +101,10 @@ export class Store implements RequestJournal {
   static async open(registry: Registry, options: StoreOptions): Promise<Store> {
     const log = options.log ?? (() => {});
     const { dir } = options;
-    const narrowed = makePrivateDir(dir, (line) => log(`warning: ${line}`));
-    if (narrowed.length > 0) log(`warning: made ${narrowed.length === 1 ? narrowed[0] : `${dir} and ${narrowed.length - 1} file(s) in it`} private (only this user may read the stored data)`);
+    createDataDir(dir);
     const lock = lockDataDir(dir, (line) => log(`warning: ${line}`));
+    const narrowed = makePrivateDir(dir, (line) => log(`warning: ${line}`));
+    if (narrowed.length > 0) log(`warning: made ${narrowed.length === 1 ? narrowed[0] : `${narrowed.length} paths in ${dir}`} private (only this user may read the stored data)`);
     const store = new Store(registry, options, lock);
     registry.journal = store;
     try {

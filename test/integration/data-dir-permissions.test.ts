@@ -79,4 +79,20 @@ describe('data directory permissions', () => {
     await checkDataDir(dataDir, true);
     for (const [name, mode] of Object.entries(modes(dataDir))) expect({ name, mode }).toEqual({ name, mode: name === '.' ? '700' : '600' });
   });
+
+  it("never changes the modes of files that are not syncmgr's, nor of a directory that holds them", async () => {
+    const dataDir = join(tempDir(), 'home');
+    mkdirSync(dataDir, { mode: 0o755 });
+    chmodSync(dataDir, 0o755);
+    writeFileSync(join(dataDir, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    chmodSync(join(dataDir, 'run.sh'), 0o755);
+    writeFileSync(join(dataDir, 'notes.txt'), 'x', { mode: 0o400 });
+    chmodSync(join(dataDir, 'notes.txt'), 0o400);
+    writeFileSync(join(dataDir, 'log-0000000001.aof'), '', { mode: 0o644 });
+    chmodSync(join(dataDir, 'log-0000000001.aof'), 0o644);
+    const warnings: string[] = [];
+    await checkDataDir(dataDir, true, (line) => warnings.push(line));
+    expect(modes(dataDir)).toMatchObject({ '.': '755', 'run.sh': '755', 'notes.txt': '400', 'log-0000000001.aof': '600' });
+    expect(warnings.join('\n')).toMatch(/holds other files/);
+  });
 });
