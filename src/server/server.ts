@@ -345,9 +345,11 @@ export class SyncServer {
       const where = `ws ${socket.remoteAddress}:${socket.remotePort}`;
       const admission = this.admit(peerKey(socket.remoteAddress), where, () => socket.destroy());
       admissions.set(socket, admission);
+      // A refused one is told why in an HTTP answer to its upgrade, within the deadline.
+      const refusedDeadline = typeof admission === 'string' ? setTimeout(() => socket.destroy(), this.handshakeTimeoutMs).unref() : undefined;
       if (typeof admission !== 'string') this.upgrading += 1;
-      else setTimeout(() => socket.destroy(), this.handshakeTimeoutMs).unref();
       socket.once('close', () => {
+        clearTimeout(refusedDeadline);
         if (admissions.get(socket) === admission && typeof admission !== 'string') {
           this.upgrading -= 1;
           this.handshakeEnded(admission);
