@@ -29,6 +29,13 @@ export function parseSeconds(text: string): number {
   return value;
 }
 
+/** Parses a count of 1 or more (permits, parties, connections, objects). */
+export function parseCount(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigurationError(`not a whole number of 1 or more: ${text}`);
+  return value;
+}
+
 /** Parses a TCP port (0 allowed: pick a free one). */
 export function parsePort(text: string): number {
   const value = Number(text);

@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { type Client, connect } from '../../client/client.js';
 import { ConfigurationError, SyncmgrError } from '../../errors.js';
-import { addConnectionFlags, type ConnectionFlags, parseWaitSeconds, toConnectOptions } from '../connection-options.js';
+import { addConnectionFlags, type ConnectionFlags, parseCount, parseWaitSeconds, toConnectOptions } from '../connection-options.js';
 import { formatValue, parseValue } from './dict.js';
 
 /** `timeout` is the wait's, in seconds; connecting has its own default deadline. */
@@ -138,12 +138,6 @@ async function holdAndRun<H extends Hold>(holding: Holding<H>, argv: string[], f
     for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
   }
   if (caught !== undefined && child === undefined) process.exitCode = exitStatus(null, caught);
-}
-
-function parseCount(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new ConfigurationError(`not a whole number of 1 or more: ${text}`);
-  return value;
 }
 
 export function registerPrimitiveCommands(program: Command, stdout: (line: string) => void, stderr: (line: string) => void): void {

@@ -5,7 +5,7 @@ import { ConfigurationError, type PersistenceError } from '../../errors.js';
 import { FSYNC_POLICIES, type FsyncPolicy } from '../../persistence/log-writer.js';
 import { createServer } from '../../server/server.js';
 import { formatEndpoint } from '../../transport/address.js';
-import { parsePort, parseSeconds, readAuthkey } from '../connection-options.js';
+import { parseCount, parsePort, parseSeconds, readAuthkey } from '../connection-options.js';
 
 interface ServeFlags {
   authkey?: string;
@@ -46,12 +46,6 @@ export function parseBytes(text: string, max = 2 ** 31 - 1): number {
   if (match === null) throw new ConfigurationError(`not a byte size: ${text} (e.g. 1048576, 512k, 16M)`);
   const value = Number(match[1]) * units[match[2]!.toLowerCase()]!;
   if (value < 1 || value > max) throw new ConfigurationError(`byte size out of range: ${text}`);
-  return value;
-}
-
-function parseCount(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new ConfigurationError(`not a positive whole number: ${text}`);
   return value;
 }
 
