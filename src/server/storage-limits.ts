@@ -49,6 +49,8 @@ export class MemoryLimit {
   freed = false;
   private timer: NodeJS.Timeout | undefined;
   private lastCollection = -Infinity;
+  /** Set when the last sample collected garbage: the next one decides. */
+  private collected = false;
 
   constructor(
     readonly maxBytes: number,
@@ -71,20 +73,30 @@ export class MemoryLimit {
 
   /** Reads memory use and moves between under and over, logging each crossing once. */
   sample(): void {
-    let used = this.heapUsed();
-    if (this.over ? this.freed : used > this.maxBytes) {
-      if (performance.now() - this.lastCollection >= MIN_COLLECTION_INTERVAL_MS) {
-        this.freed = false;
-        this.lastCollection = performance.now();
-        collectGarbage();
-        used = this.heapUsed();
-      } else if (!this.over) {
-        // Garbage may make up the reading, and once over the server stays so until a client frees
-        // something: decide at a sample that may collect, writes accepted meanwhile being the
-        // overshoot the timer allows anyway.
-        return;
-      }
+    const used = this.heapUsed();
+    if (this.collected) {
+      // Read one sample after the collection, not right after it: V8 frees the memory of dead
+      // buffers on background threads, and under load a reading taken at once still counts them.
+      this.collected = false;
+      this.decide(used);
+      return;
     }
+    if (this.over ? this.freed : used > this.maxBytes) {
+      // Garbage may make up the reading, and once over the server stays so until a client frees
+      // something: a crossing is decided only on a reading that follows a collection. Until one
+      // may run, writes go on: the overshoot the timer allows anyway.
+      if (performance.now() - this.lastCollection < MIN_COLLECTION_INTERVAL_MS) return;
+      this.freed = false;
+      this.lastCollection = performance.now();
+      collectGarbage();
+      this.collected = true;
+      return;
+    }
+    if (this.over) this.decide(used);
+  }
+
+  /** Moves between under and over on `used`, logging each crossing once. */
+  private decide(used: number): void {
     if (!this.over && used > this.maxBytes) {
       this.over = true;
       this.log(`warning: memory use ${mib(used)} is over --max-memory ${mib(this.maxBytes)}: refusing writes that add data (OUT_OF_MEMORY) until it is back under; reads, deletes and releases are served`);
@@ -93,6 +105,7 @@ export class MemoryLimit {
       this.log(`warning: memory use ${mib(used)} is back under --max-memory ${mib(this.maxBytes)}: writes are accepted again`);
     }
   }
+
 }
 
 /** What a server with `--max-memory` or `--max-objects` checks before an operation runs. */

@@ -16,8 +16,9 @@ describe('serve --max-memory', () => {
   let client: Client;
 
   beforeAll(async () => {
-    // An idle server's heap is some 5-10 MiB: 48 MiB is crossed after a few dozen 1 MiB values.
-    server = await serve(['--port', '0', '--max-memory', '48M'], { SYNCMGR_AUTHKEY: KEY });
+    // An idle server's heap is some 5-10 MiB, and a 1 MiB value costs it 1-2 MiB with the buffers
+    // that carried it: 96 MiB is crossed after a few dozen values, never after 20 or fewer.
+    server = await serve(['--port', '0', '--max-memory', '96M'], { SYNCMGR_AUTHKEY: KEY });
     url = `tcp://:${KEY}@127.0.0.1:${/:(\d+)$/.exec(server.lines[0]!)![1]}`;
     client = await connect({ url });
   });
@@ -44,7 +45,7 @@ describe('serve --max-memory', () => {
     }
     expect(refused).toMatchObject({ code: 'OUT_OF_MEMORY' });
     expect(written).toBeGreaterThan(20);
-    await until(() => /warning: memory use .* is over --max-memory 48\.0 MiB/.test(server.stderr()), 5000);
+    await until(() => /warning: memory use .* is over --max-memory 96\.0 MiB/.test(server.stderr()), 5000);
 
     const other = await connect({ url });
     expect(other.server.memory).toBe('over');
