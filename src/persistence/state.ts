@@ -7,7 +7,7 @@
  * bulk `items` (dict: [key, value] pairs; list and queue: the items). Lock holders, waiters and
  * sessions are never part of it: a restart releases them.
  */
-import { OperationError } from '../errors.js';
+import { OperationError, ReplayError } from '../errors.js';
 import { MAX_NAME_LENGTH } from '../protocol/message.js';
 import type { Effect } from '../server/journal.js';
 import type { BarrierState } from '../server/objects/barrier.js';
@@ -19,6 +19,8 @@ import type { LockState } from '../server/objects/lock.js';
 import type { QueueState } from '../server/objects/queue.js';
 import type { SemaphoreState } from '../server/objects/semaphore.js';
 import type { Registry, SharedObject } from '../server/registry.js';
+
+export { ReplayError };
 
 /** One object as a dump holds it: plain JSON. */
 export interface ObjectImage {
@@ -130,13 +132,6 @@ export function toImage(captured: CapturedObject): ObjectImage {
 
 function hasItems(type: string): boolean {
   return type === 'dict' || type === 'list' || type === 'queue';
-}
-
-/** Thrown when a logged effect or a snapshot record cannot be applied: the data is damaged. */
-export class ReplayError extends Error {
-  override get name(): string {
-    return 'ReplayError';
-  }
 }
 
 function stateOf<T>(registry: Registry, name: unknown, types: readonly string[]): T {
