@@ -18,8 +18,7 @@ export type { QueueOptions, QueueState } from './client/proxies/queue.js';
 export { createServer, SyncServer } from './server/server.js';
 export type { ServerOptions } from './server/server.js';
 export type { FsyncPolicy } from './persistence/log-writer.js';
-export type { Dump } from './persistence/dump.js';
-export type { ObjectImage } from './persistence/state.js';
+export type { Dump, ObjectImage } from './protocol/dump.js';
 export { connectionString, formatEndpoint, parseConnectionString } from './transport/address.js';
 export type { Endpoint, ParsedConnectionString } from './transport/address.js';
 export {

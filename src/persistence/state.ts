@@ -8,6 +8,7 @@
  * sessions are never part of it: a restart releases them.
  */
 import { OperationError, ReplayError } from '../errors.js';
+import type { ObjectImage } from '../protocol/dump.js';
 import { MAX_NAME_LENGTH } from '../protocol/message.js';
 import type { Effect } from '../server/journal.js';
 import type { BarrierState } from '../server/objects/barrier.js';
@@ -21,18 +22,6 @@ import type { SemaphoreState } from '../server/objects/semaphore.js';
 import type { Registry, SharedObject } from '../server/registry.js';
 
 export { ReplayError };
-
-/** One object as a dump holds it: plain JSON. */
-export interface ObjectImage {
-  type: string;
-  name: string;
-  /** Creation parameters, as a request's `init` (null: none). */
-  init: Record<string, unknown> | null;
-  /** Small state besides the items (event flag, queue's unfinished count, lock fence...), or null. */
-  meta: unknown;
-  /** Bulk contents, or null for types that have none. */
-  items: unknown[] | null;
-}
 
 /**
  * An object captured at one instant, cheaply: containers are copied shallowly (stored values are
