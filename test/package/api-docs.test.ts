@@ -14,11 +14,13 @@ describe('the API reference', () => {
     const result = await runProcess(process.execPath, [join(ROOT, 'node_modules/typedoc/bin/typedoc'), '--out', out], {}, ROOT);
     expect(result.stdout + result.stderr).not.toMatch(/warning|error/i);
     expect(result.code).toBe(0);
-    const client = readFileSync(join(out, 'classes/Client.html'), 'utf8');
+    const client = readFileSync(join(out, 'classes/syncmgr.Client.html'), 'utf8');
     expect(client).toContain('id="ping"');
     for (const internal of ['request', 'hello', 'trackheld', 'requesttargets']) expect(client).not.toContain(`id="${internal}"`);
-    expect(readFileSync(join(out, 'classes/LockProxy.html'), 'utf8')).not.toContain('id="releasetoken"');
-    expect(readFileSync(join(out, 'classes/SyncServer.html'), 'utf8')).not.toContain('id="registry"');
-    expect(existsSync(join(out, 'classes/DictProxy.html'))).toBe(true);
+    expect(readFileSync(join(out, 'classes/syncmgr.LockProxy.html'), 'utf8')).not.toContain('id="releasetoken"');
+    // The server has its own entry point, syncmgr/server.
+    expect(readFileSync(join(out, 'classes/syncmgr_server.SyncServer.html'), 'utf8')).not.toContain('id="registry"');
+    expect(readFileSync(join(out, 'modules/syncmgr_server.html'), 'utf8')).toContain('createServer');
+    expect(existsSync(join(out, 'classes/syncmgr.DictProxy.html'))).toBe(true);
   }, 120_000);
 });
