@@ -15,7 +15,7 @@ const RULES = (createRequire(import.meta.url)(join(ROOT, '.dependency-cruiser.cj
 
 /** Runs the project's rules on `dir`/src, as `npm run lint:deps` runs them on the project. */
 function cruise(dir: string): Promise<Run> {
-  return runProcess(process.execPath, [DEPCRUISE, 'src', '--config', join(ROOT, '.dependency-cruiser.cjs'), '--output-type', 'err-long'], {}, dir);
+  return runProcess(process.execPath, [DEPCRUISE, 'src', '--config', join(ROOT, '.dependency-cruiser.cjs'), '--output-type', 'err-long'], {}, dir, 50_000);
 }
 
 /** A throwaway project holding `files` (path under the project -> source). */
