@@ -55,11 +55,12 @@ describe('the packed tarball', () => {
   });
 
   it('loads no server or persistence module for `syncmgr`, the client', async () => {
-    // A module hook records every file of the package that is loaded, in the order it loads.
+    // A module hook records every package file that is loaded (`syncmgr/dist/...`, `ws/...`).
     writeFileSync(join(project, 'record-loads.mjs'), [
       "import { appendFileSync } from 'node:fs';",
       'export async function load(url, context, next) {',
-      "  if (url.includes('/node_modules/syncmgr/')) appendFileSync(process.env.LOADED, url.slice(url.indexOf('/node_modules/syncmgr/') + 22) + '\\n');",
+      "  const at = url.lastIndexOf('/node_modules/');",
+      "  if (at >= 0) appendFileSync(process.env.LOADED, url.slice(at + 14) + '\\n');",
       '  return next(url, context);',
       '}',
       '',
@@ -74,12 +75,15 @@ describe('the packed tarball', () => {
       return readFileSync(log, 'utf8').split('\n').filter(Boolean);
     };
     const client = await loadedBy("import { connect } from 'syncmgr';\nawait connect({ port: 1, authkey: 'k', connectTimeout: 1 }).catch(() => {});\n");
-    expect(client).toContain('dist/src/client/client.js');
-    expect(client.filter((file) => /^dist\/src\/(server|persistence|cli)[./]/.test(file))).toEqual([]);
-    // The hook does see the server when it is loaded: the check above can fail.
-    const server = await loadedBy("import 'syncmgr/server';\n");
-    expect(server).toContain('dist/src/server/server.js');
-    expect(server).toContain('dist/src/persistence/store.js');
+    expect(client).toContain('syncmgr/dist/src/client/client.js');
+    expect(client.filter((file) => /^syncmgr\/dist\/src\/(server|persistence|cli)[./]/.test(file))).toEqual([]);
+    // `ws` is loaded when a client dials ws://, not before.
+    expect(client.filter((file) => file.startsWith('ws/'))).toEqual([]);
+    // The hook does see the server when it is loaded: the checks above can fail.
+    const server = await loadedBy("import 'syncmgr/server';\nimport 'ws';\n");
+    expect(server).toContain('syncmgr/dist/src/server/server.js');
+    expect(server).toContain('syncmgr/dist/src/persistence/store.js');
+    expect(server.some((file) => file.startsWith('ws/'))).toBe(true);
   });
 
   it('ships a LICENSE, and the sources every source map points at', () => {
