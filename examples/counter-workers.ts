@@ -23,7 +23,8 @@ import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 // Examples use the package exactly as an application would: by its name, never by a path into src/.
-import { connect, connectionString, createServer, formatEndpoint } from 'syncmgr';
+import { connect, connectionString, formatEndpoint } from 'syncmgr';
+import { createServer } from 'syncmgr/server';
 
 /** The shared dict every process works on, and the key they all add to. */
 const DICT = 'counters';

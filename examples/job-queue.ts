@@ -12,7 +12,8 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { connect, connectionString, createServer } from 'syncmgr';
+import { connect, connectionString } from 'syncmgr';
+import { createServer } from 'syncmgr/server';
 
 /** A job: count the primes below `limit` (some honest CPU work per item). */
 interface Job {

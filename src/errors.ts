@@ -166,6 +166,42 @@ export class PersistenceError extends SyncmgrError {
   }
 }
 
+/**
+ * Replaying a data directory or loading a dump met a logged change or record that does not apply
+ * to the state built so far: the data is damaged or out of order (code `DATA_CORRUPT`).
+ */
+export class ReplayError extends PersistenceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DATA_CORRUPT', message, options);
+  }
+}
+
+/**
+ * Bytes that are not frames as docs/PROTOCOL.md §2 defines them: a negative length
+ * (`PROTOCOL_ERROR`) or one over the receiver's frame limit (`FRAME_TOO_LARGE`). The connection
+ * cannot carry on past one.
+ */
+export class FrameError extends SyncmgrError {
+  declare readonly code: 'FRAME_TOO_LARGE' | 'PROTOCOL_ERROR';
+
+  constructor(code: 'FRAME_TOO_LARGE' | 'PROTOCOL_ERROR', message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** A frame whose message cannot be served; `id` is the request's id when it could be read. */
+export class MessageError extends SyncmgrError {
+  declare readonly code: 'PROTOCOL_ERROR' | 'BAD_REQUEST' | 'INVALID_ARGUMENT';
+
+  constructor(
+    code: 'PROTOCOL_ERROR' | 'BAD_REQUEST' | 'INVALID_ARGUMENT',
+    message: string,
+    readonly id: string | number | null = null,
+  ) {
+    super(code, message);
+  }
+}
+
 /** The server answered a request with an error; `code` is one of {@link RemoteErrorCode}. */
 export class RemoteError extends SyncmgrError {
   /** Extra structured context the server attached, if any. */

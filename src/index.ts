@@ -1,4 +1,9 @@
-/** syncmgr's public API. Everything else is internal and may change. */
+/**
+ * syncmgr's public API: the client, its errors and types. The server is `syncmgr/server`
+ * (src/server.ts). Everything else is internal and may change.
+ *
+ * @module syncmgr
+ */
 export { connect, Client } from './client/client.js';
 export type { AtomicOp, CallOptions, ConnectOptions, ServerInfo, ClientStatus } from './client/client.js';
 export type { WaitCallOptions } from './client/proxies/base.js';
@@ -15,11 +20,7 @@ export { BarrierProxy } from './client/proxies/barrier.js';
 export type { BarrierState } from './client/proxies/barrier.js';
 export { QueueProxy } from './client/proxies/queue.js';
 export type { QueueOptions, QueueState } from './client/proxies/queue.js';
-export { createServer, SyncServer } from './server/server.js';
-export type { ServerOptions } from './server/server.js';
-export type { FsyncPolicy } from './persistence/log-writer.js';
-export type { Dump } from './persistence/dump.js';
-export type { ObjectImage } from './persistence/state.js';
+export type { Dump, ObjectImage } from './protocol/dump.js';
 export { connectionString, formatEndpoint, parseConnectionString } from './transport/address.js';
 export type { Endpoint, ParsedConnectionString } from './transport/address.js';
 export {

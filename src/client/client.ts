@@ -19,7 +19,7 @@ import { payloadLength } from '../protocol/frame.js';
 import { encodeRequest, type EventMessage, MessageError, parseServerMessage, type RequestId } from '../protocol/message.js';
 import { dial, type Endpoint, formatEndpoint } from '../transport/address.js';
 import { type Channel, HandshakeReader, PauseReason } from '../transport/channel.js';
-import type { Dump } from '../persistence/dump.js';
+import type { Dump } from '../protocol/dump.js';
 import { SteadyMap } from '../util/steady-map.js';
 import { type LongTimeout, setLongTimeout } from '../util/timer.js';
 import { VERSION } from '../version.js';

@@ -2,8 +2,7 @@
  * The encoded `"op"`, `"type"` and `"name"` of requests (fast-path.ts encodeRequestTarget), kept
  * per client by type and name so that every proxy of one object shares them. A proxy made per
  * use, as in `client.lock(name).acquire()`, would otherwise encode its targets afresh each time
- * (acquire and release, for a locked read-modify-write): callgrind counted such a
- * read-modify-write at 76.3k client instructions before and 69.8k after.
+ * (acquire and release, for a locked read-modify-write).
  */
 import { encodeRequestTarget } from '../protocol/fast-path.js';
 

@@ -1,29 +1,13 @@
 /**
- * Dumps: the whole state as one JSON document, taken over the protocol (`snapshot` server
- * operation, `syncmgr dump --out FILE`) and loaded back (`restore`, `syncmgr restore FILE`).
+ * Dumps (the format is protocol/dump.ts): the whole state taken over the protocol (`snapshot`
+ * server operation, `syncmgr dump --out FILE`) and loaded back (`restore`, `syncmgr restore FILE`).
  * They work with or without a data directory.
- *
- *   {"format": "syncmgr-dump", "version": 1, "server": "syncmgr/0.1.0", "created": "...",
- *    "objects": [{"type": "dict", "name": "counters", "init": null, "meta": null,
- *                 "items": [["hits", 8]]}, ...]}
  */
 import { OperationError } from '../errors.js';
+import { DUMP_FORMAT, DUMP_VERSION, type Dump, type ObjectImage } from '../protocol/dump.js';
 import type { Registry } from '../server/registry.js';
 import { VERSION } from '../version.js';
-import { captureAll, fillObject, type ObjectImage, parseImages, ReplayError, toImage } from './state.js';
-
-export const DUMP_FORMAT = 'syncmgr-dump';
-export const DUMP_VERSION = 1;
-
-export interface Dump {
-  format: typeof DUMP_FORMAT;
-  version: number;
-  server: string;
-  /** The server instance it was taken from. */
-  instance: string;
-  created: string;
-  objects: ObjectImage[];
-}
+import { captureAll, fillObject, parseImages, ReplayError, toImage } from './state.js';
 
 /** Every object at this instant (synchronous, so the dump is consistent across objects). */
 export function makeDump(registry: Registry, instance: string): Dump {

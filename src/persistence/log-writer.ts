@@ -332,9 +332,9 @@ export class LogWriter {
 
   /**
    * Writes all of `buffer` at the segment's end (looping over short writes). A write to the page
-   * cache costs microseconds, and one running fdatasync does not hold it up (~5 µs p50 measured
-   * with another thread syncing the file back to back): it is made synchronously, which saves a
-   * thread-pool round trip per batch. Zeros written ahead (`always`) go to the thread pool.
+   * cache costs microseconds, and one running fdatasync does not hold it up: it is made
+   * synchronously, which saves a thread-pool round trip per batch. Zeros written ahead (`always`)
+   * go to the thread pool.
    */
   private async writeAll(segment: OpenSegment, buffer: Buffer): Promise<number> {
     let offset = 0;

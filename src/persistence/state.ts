@@ -7,7 +7,8 @@
  * bulk `items` (dict: [key, value] pairs; list and queue: the items). Lock holders, waiters and
  * sessions are never part of it: a restart releases them.
  */
-import { OperationError } from '../errors.js';
+import { OperationError, ReplayError } from '../errors.js';
+import type { ObjectImage } from '../protocol/dump.js';
 import { MAX_NAME_LENGTH } from '../protocol/message.js';
 import type { Effect } from '../server/journal.js';
 import type { BarrierState } from '../server/objects/barrier.js';
@@ -20,17 +21,7 @@ import type { QueueState } from '../server/objects/queue.js';
 import type { SemaphoreState } from '../server/objects/semaphore.js';
 import type { Registry, SharedObject } from '../server/registry.js';
 
-/** One object as a dump holds it: plain JSON. */
-export interface ObjectImage {
-  type: string;
-  name: string;
-  /** Creation parameters, as a request's `init` (null: none). */
-  init: Record<string, unknown> | null;
-  /** Small state besides the items (event flag, queue's unfinished count, lock fence...), or null. */
-  meta: unknown;
-  /** Bulk contents, or null for types that have none. */
-  items: unknown[] | null;
-}
+export { ReplayError };
 
 /**
  * An object captured at one instant, cheaply: containers are copied shallowly (stored values are
@@ -130,13 +121,6 @@ export function toImage(captured: CapturedObject): ObjectImage {
 
 function hasItems(type: string): boolean {
   return type === 'dict' || type === 'list' || type === 'queue';
-}
-
-/** Thrown when a logged effect or a snapshot record cannot be applied: the data is damaged. */
-export class ReplayError extends Error {
-  override get name(): string {
-    return 'ReplayError';
-  }
 }
 
 function stateOf<T>(registry: Registry, name: unknown, types: readonly string[]): T {

@@ -2,11 +2,11 @@
  * Group commit's fdatasync, on a thread of its own. Under `--fsync always` every answer waits for
  * a sync, so what matters is how soon the next sync starts once one ends. Started from the event
  * loop (libuv's thread pool), it starts only when the loop has seen the last one end, and the loop
- * is busy answering: measured at 64 requests in flight, ~270 µs per sync as the loop saw it, a
- * gap of ~50-80 µs between syncs, against ~160 µs for a write + fdatasync alone on the same disk.
- * This thread starts the next sync the moment one ends, covering whatever the loop has written
- * by then, and tells the loop afterwards; the loop only writes (to the page cache: a few µs, not
- * held up by a running fdatasync, ~5 µs p50 measured) and answers.
+ * is busy answering, which leaves a gap between syncs and makes each look far slower to the loop
+ * than a write + fdatasync alone (bench/NOTES.md, Durability). This thread starts the next sync
+ * the moment one ends, covering whatever the loop has written by then, and tells the loop
+ * afterwards; the loop only writes (to the page cache: a few µs, not held up by a running
+ * fdatasync) and answers.
  *
  * The loop and the thread share three 64-bit slots: the file descriptor to sync, the highest record
  * sequence number written to it (the thread syncs whenever that is past what it last synced), and a

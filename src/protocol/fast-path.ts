@@ -15,8 +15,8 @@
  * `null`. Writers take the same values and write what JSON.stringify would, byte for byte, as a
  * whole frame; for any other value they return undefined and the caller uses JSON.stringify.
  *
- * Why: callgrind counted the server's JSON.parse of a request at about 4.4k of its 32.7k
- * instructions per request, and the client's JSON.stringify of it at about 3k of its 31.1k.
+ * Why: JSON.parse of a request and JSON.stringify of it were each a large share of the work per
+ * request at both ends (bench/NOTES.md, instructions per request).
  */
 // Buffer imported rather than the global, which is a getter called on every use.
 import { Buffer } from 'node:buffer';
@@ -69,11 +69,10 @@ function latin1(text: string): Buffer {
  * String.prototype.charCodeAt, called as `charCodeAt.call(text, i)` rather than `text.charCodeAt(i)`.
  * The strings written and compared here come in several representations (literals,
  * concatenations, slices, JSON.parse's, Map keys V8 has internalized), and V8 compiled the lookup
- * of `text.charCodeAt` in such a loop into a generic property load per character: callgrind
- * counted it (Builtins_LoadIC) at about 20k of the client's 100k instructions per locked
- * read-modify-write. Called this way, the loop looks up nothing on the string. (RecentStrings
- * compared its cached strings the other way until perf showed the same load in a W4 client:
- * reading a lock grant took 687 ns before, 445 ns after, in a loop of 2.1M.)
+ * of `text.charCodeAt` in such a loop into a generic property load per character
+ * (`Builtins_LoadIC`), a fifth of the client's work in a locked read-modify-write. Called this
+ * way, the loop looks up nothing on the string. RecentStrings compares its cached strings this
+ * way too (bench/NOTES.md, string writes).
  */
 const charCodeAt = String.prototype.charCodeAt;
 
@@ -84,7 +83,7 @@ const NONE = Symbol('none');
  * Short strings read recently, by a hash of their bytes. The same operation, type, object name
  * or key read again is then the same string, as JSON.parse's internalized strings are: no new
  * string, its hash computed once, and Map lookups that find it by identity. Without it, building
- * and hashing a new string per field cost more than JSON.parse (callgrind).
+ * and hashing a new string per field cost more than JSON.parse.
  */
 class RecentStrings {
   private static readonly SLOTS = 256;

@@ -5,19 +5,9 @@
  */
 // Buffer imported rather than the global, which is a getter called on every use.
 import { Buffer } from 'node:buffer';
+import { FrameError } from '../errors.js';
 
-/** A framing violation. `code` is FRAME_TOO_LARGE or PROTOCOL_ERROR. */
-export class FrameError extends Error {
-  constructor(
-    readonly code: 'FRAME_TOO_LARGE' | 'PROTOCOL_ERROR',
-    message: string,
-  ) {
-    super(message);
-  }
-  override get name(): string {
-    return 'FrameError';
-  }
-}
+export { FrameError };
 
 const EXTENDED_MARKER = -1;
 const MAX_SHORT_LENGTH = 0x7fffffff;

@@ -8,9 +8,11 @@
  *   event     {"event": "shutdown", "data": {...}}     (server-initiated, no id)
  */
 import { isUtf8 } from 'node:buffer';
-import type { WireError } from '../errors.js';
+import { MessageError, type WireError } from '../errors.js';
 import { scanObjectRequest, scanSimpleResult } from './fast-path.js';
 import { jsonByteLengthWithin } from './json-size.js';
+
+export { MessageError };
 
 /** A request id: chosen by the client, echoed in the response. */
 export type RequestId = number | string;
@@ -45,17 +47,6 @@ export interface EventMessage {
 }
 
 export type ServerMessage = ResultMessage | ErrorMessage | EventMessage;
-
-/** A message that cannot be served; `id` is the request's id when it could be read. */
-export class MessageError extends Error {
-  constructor(
-    readonly code: 'PROTOCOL_ERROR' | 'BAD_REQUEST' | 'INVALID_ARGUMENT',
-    message: string,
-    readonly id: RequestId | null = null,
-  ) {
-    super(message);
-  }
-}
 
 /** Upper bound for object names, so a name is a name and not a payload. */
 export const MAX_NAME_LENGTH = 1024;

@@ -6,7 +6,8 @@ import { ConnectionClosedError } from '../errors.js';
 import type { FrameError } from '../protocol/frame.js';
 import type { FrameIO } from '../protocol/handshake.js';
 
-export type TransportKind = 'tcp' | 'unix' | 'ws';
+/** How a channel reaches its peer; `memory` is the in-process pair of memory.ts. */
+export type TransportKind = 'tcp' | 'unix' | 'ws' | 'memory';
 
 /**
  * Above this many unsent bytes a channel stops reading from its peer until they are written out,

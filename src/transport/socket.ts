@@ -12,8 +12,8 @@ const END_GRACE_MS = 2000;
 /**
  * A turn's frames leave in slices of this many rather than all at its end: with 64 requests in
  * flight, the peer starts on the first answers while we still compute the rest, instead of the two
- * processes taking turns. Measured with 64 in flight: 8-32 all about doubled throughput; 48 was no
- * better than one write per turn.
+ * processes taking turns (with 64 in flight, slices of 8 to 32 frames did equally well; much
+ * larger ones lose that).
  */
 const FLUSH_AT_FRAMES = 16;
 
@@ -39,9 +39,9 @@ const sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
 /**
  * A socket's reads, into one buffer reused for every read (the `onread` option of net.Socket)
- * rather than a new Buffer per read passed through the readable-stream machinery: callgrind counted
- * a bare Node client's request-answer round trip at 14.1k instructions with 'data' events and 6.5k
- * with `onread`. A chunk is a view into that buffer, valid until the callback returns.
+ * rather than a new Buffer per read passed through the readable-stream machinery, which cost about
+ * as much as the rest of a bare request-answer round trip. A chunk is a view into that buffer,
+ * valid until the callback returns.
  */
 export class ReusedReadBuffer {
   private receiver: ((buffer: Buffer, length: number) => void) | undefined;
@@ -74,8 +74,7 @@ export class ReusedReadBuffer {
  * and the accepted socket's handle moves into a new Socket made with `onread`, as Node's
  * child_process makes a Socket of a handle it receives (`new net.Socket({ handle })`). Why:
  * the 'data' path (a 64 KiB malloc per read, an ArrayBuffer, the readable stream's push and
- * emit) made up about a quarter of the server's work: callgrind counted a sequential incr at
- * 24.8k server instructions with it and 17.9k this way.
+ * emit) made up about a quarter of the server's work per request.
  */
 export function withReusedReads(accepted: Socket, reads: ReusedReadBuffer): Socket | undefined {
   const internals = accepted as unknown as { _handle: unknown };
@@ -204,9 +203,10 @@ export class SocketChannel extends BaseChannel implements Channel {
     // Frames sent in one turn (the answers to a pipelined batch) leave together in one write and
     // one syscall for up to FLUSH_AT_FRAMES frames instead of one per frame. The write waits for a
     // microtask, queued behind those the same read started (where a batch's sends come from), not
-    // for process.nextTick: Node's tick queue cost ~700 instructions per write (callgrind), paid
-    // by every request when one is in flight at a time. A promise reaction rather than
-    // queueMicrotask(), which wraps each callback in a new AsyncResource and a bound function.
+    // for process.nextTick: running Node's tick queue per write costs more than the write's own
+    // bookkeeping, paid by every request when one is in flight at a time. A promise reaction
+    // rather than queueMicrotask(), which wraps each callback in a new AsyncResource and a bound
+    // function.
     // Sent while a read is handled (a server answering synchronously), they wait for the end of
     // the read instead, which saves the microtask.
     if (this.outboxCount === 0 && !this.reading) void RESOLVED.then(this.flushQueued);
@@ -228,7 +228,7 @@ export class SocketChannel extends BaseChannel implements Channel {
     // Emptied before writing, and the frames let go of.
     this.outboxCount = 0;
     this.outboxBytes = 0;
-    // A loop: Array.prototype.fill is a call into C++ here (callgrind: ~800 instructions a write).
+    // A loop: Array.prototype.fill is a call into C++ here, dearer than the loop for a few slots.
     for (let i = 0; i < count; i++) frames[i] = undefined;
     if (bytes === undefined) return;
     // write() says false once the socket holds more than its high-water mark (16 KiB): only then

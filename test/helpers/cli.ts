@@ -13,17 +13,17 @@ export interface Run {
 }
 
 /**
- * Runs `command args` to completion, collecting its output; killed after 20 s. Its environment is
- * PATH plus `env` only, so no SYNCMGR_* variable leaks in from the test runner.
+ * Runs `command args` to completion, collecting its output; killed after `killAfterMs` (20 s). Its
+ * environment is PATH plus `env` only, so no SYNCMGR_* variable leaks in from the test runner.
  */
-export function runProcess(command: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
+export function runProcess(command: string, args: string[], env: Record<string, string> = {}, cwd?: string, killAfterMs = 20_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -46,6 +46,46 @@ describe('the packed tarball', () => {
     expect(result).toMatchObject({ code: 0, stdout: 'function function\n', stderr: '' });
   });
 
+  it('loads the server from syncmgr/server, from an ES module and from CommonJS', async () => {
+    writeFileSync(join(project, 'server-esm.mjs'), "import { createServer } from 'syncmgr/server';\nconsole.log(typeof createServer);\n");
+    writeFileSync(join(project, 'server-cjs.js'), "const { createServer } = require('syncmgr/server');\nconsole.log(typeof createServer);\n");
+    for (const script of ['server-esm.mjs', 'server-cjs.js']) {
+      expect(await runProcess(process.execPath, [script], {}, project)).toMatchObject({ code: 0, stdout: 'function\n', stderr: '' });
+    }
+  });
+
+  it('loads no server or persistence module for `syncmgr`, the client', async () => {
+    // A module hook records every package file that is loaded (`syncmgr/dist/...`, `ws/...`).
+    writeFileSync(join(project, 'record-loads.mjs'), [
+      "import { appendFileSync } from 'node:fs';",
+      'export async function load(url, context, next) {',
+      "  const at = url.lastIndexOf('/node_modules/');",
+      "  if (at >= 0) appendFileSync(process.env.LOADED, url.slice(at + 14) + '\\n');",
+      '  return next(url, context);',
+      '}',
+      '',
+    ].join('\n'));
+    writeFileSync(join(project, 'hook.mjs'), "import { register } from 'node:module';\nregister('./record-loads.mjs', import.meta.url);\n");
+    const loadedBy = async (source: string): Promise<string[]> => {
+      const log = join(tempDir(), 'loaded.txt');
+      writeFileSync(log, '');
+      writeFileSync(join(project, 'entry.mjs'), source);
+      const result = await runProcess(process.execPath, ['--import', './hook.mjs', 'entry.mjs'], { LOADED: log }, project);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    };
+    const client = await loadedBy("import { connect } from 'syncmgr';\nawait connect({ port: 1, authkey: 'k', connectTimeout: 1 }).catch(() => {});\n");
+    expect(client).toContain('syncmgr/dist/src/client/client.js');
+    expect(client.filter((file) => /^syncmgr\/dist\/src\/(server|persistence|cli)[./]/.test(file))).toEqual([]);
+    // `ws` is loaded when a client dials ws://, not before.
+    expect(client.filter((file) => file.startsWith('ws/'))).toEqual([]);
+    // The hook does see the server when it is loaded: the checks above can fail.
+    const server = await loadedBy("import 'syncmgr/server';\nimport 'ws';\n");
+    expect(server).toContain('syncmgr/dist/src/server/server.js');
+    expect(server).toContain('syncmgr/dist/src/persistence/store.js');
+    expect(server.some((file) => file.startsWith('ws/'))).toBe(true);
+  });
+
   it('ships a LICENSE, and the sources every source map points at', () => {
     expect(files).toContain('LICENSE');
     expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
@@ -79,8 +119,10 @@ describe('the packed tarball', () => {
 
   it('type-checks a TypeScript consumer without skipLibCheck', async () => {
     writeFileSync(join(project, 'consumer.mts'), [
-      "import { connect, createServer, type LockHandle, InvalidArgumentError } from 'syncmgr';",
-      "const server = createServer({ authkey: 'k', port: 0 });",
+      "import { connect, type LockHandle, InvalidArgumentError } from 'syncmgr';",
+      "import { createServer, type ServerOptions } from 'syncmgr/server';",
+      "const options: ServerOptions = { authkey: 'k', port: 0 };",
+      'const server = createServer(options);',
       'await server.listen();',
       "const client = await connect({ port: 50000, authkey: 'k' });",
       "const held: LockHandle = await client.lock('l').acquire({ timeout: 1 });",

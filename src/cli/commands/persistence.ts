@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { connect } from '../../client/client.js';
 import { ConfigurationError, FrameTooLargeError } from '../../errors.js';
 import { checkDataDir } from '../../persistence/check.js';
-import type { Dump } from '../../persistence/dump.js';
+import type { Dump } from '../../protocol/dump.js';
 import type { DataDirReport } from '../../persistence/loader.js';
 import { ExplainedSystemError } from '../exit-status.js';
 import { addConnectionFlags, type ConnectionFlags, toConnectOptions } from '../connection-options.js';

@@ -71,8 +71,8 @@ export async function runHolding<H extends Releasable, T>(handle: H, fn: (handle
 
 /**
  * Whether a hold (a lock grant, a permit) was lost, with an AbortSignal for it made only when
- * asked for: making an AbortController and reading its signal cost about 4 µs in Node 20 (1e6 of
- * them: 4.2-4.9 s), more than the rest of an acquisition's work in the client.
+ * asked for: making an AbortController and reading its signal costs more than the rest of an
+ * acquisition's work in the client.
  */
 export class LossSignal {
   private reason: AbortError | undefined;
