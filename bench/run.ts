@@ -19,6 +19,7 @@
  *   npm run bench -- --durability          --data-dir under each fsync policy vs memory and Redis AOF (bench/durability.ts;
  *                                          a plain `npm run bench` runs it after the workloads)
  *   npm run bench -- --scale               memory and connection-scale figures (bench/scale.ts)
+ *   npm run bench -- --rss                 server RSS after 1,000,000 small keys (bench/rss.ts; --compare-ref too)
  *
  * Exits with status 1, after printing what did run, if any run's count is not exact.
  */
@@ -115,9 +116,11 @@ async function runInterleaved(started: readonly Started[], workloads: Workload[]
 async function main(): Promise<number> {
   // Side-by-side comparison with Redis and SyncManager, and memory/scale figures: own modules.
   const argv = process.argv.slice(2);
-  if (argv.includes('--compare') || argv.includes('--scale') || argv.includes('--durability')) {
-    const rest = argv.filter((arg) => arg !== '--compare' && arg !== '--scale' && arg !== '--durability');
+  if (argv.includes('--compare') || argv.includes('--scale') || argv.includes('--durability') || argv.includes('--rss')) {
+    const rest = argv.filter((arg) => arg !== '--compare' && arg !== '--scale' && arg !== '--durability' && arg !== '--rss');
     let status = 0;
+    // Server RSS after 1,000,000 small keys, beside a --compare-ref build's: bench/rss.ts.
+    if (argv.includes('--rss')) status = Math.max(status, await (await import('./rss.js')).runRss(rest));
     if (argv.includes('--compare')) status = Math.max(status, await (await import('./compare.js')).runCompare(rest));
     if (argv.includes('--scale')) status = Math.max(status, await (await import('./scale.js')).runScale(rest));
     // Persistence (--data-dir) under each fsync policy vs in memory and Redis AOF: bench/durability.ts.

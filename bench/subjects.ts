@@ -52,6 +52,8 @@ export interface StartOptions {
   cpuProfileDir?: string;
   /** Extra `syncmgr serve` arguments (bench/durability.ts: --data-dir, --fsync). */
   serveArgs?: readonly string[];
+  /** Extra arguments to node itself (bench/rss.ts: --inspect, to force a GC). */
+  nodeArgs?: readonly string[];
 }
 
 /** A started subject. */
@@ -109,7 +111,7 @@ async function startSyncmgr(build: SyncmgrBuild, options: StartOptions): Promise
   }
   const authkey = randomBytes(32).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'syncmgr-bench-'));
-  const nodeArgs = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
+  const nodeArgs = [...(options.nodeArgs ?? []), ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`])];
   const child = spawn(
     process.execPath,
     [...nodeArgs, cli, 'serve', '--port', '0', '--socket', join(dir, 'bench.sock'), '--ws-port', '0', '--quiet', ...(options.serveArgs ?? [])],
@@ -244,6 +246,8 @@ function readListeningLines(child: ChildProcess, count: number): Promise<Partial
 function forwardStderr(child: ChildProcess, stopping: () => boolean): void {
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (stopping() && /SIGTERM: shutting down$/.test(line)) return;
+    // The inspector's notices, when bench/rss.ts runs the server with --inspect to force a GC.
+    if (/^(Debugger (listening|attached|ending)|For help, see: https:\/\/nodejs\.org\/.*inspector)/.test(line)) return;
     process.stderr.write(`[server] ${line}\n`);
   });
 }
