@@ -29,7 +29,8 @@ import { makeRow, ResultsTable, type RunResult, toRunResult } from './results.js
 import { type RunningSubject, type Subject, syncmgrServer } from './subjects.js';
 import { type Measurement, selectWorkloads, type Workload, WORKLOAD_IDS, WORKLOADS } from './workloads.js';
 import { progress } from './cli-args.js';
-import { machineInfo } from './machine.js';
+import { currentLoad, loadAtStartLine, machineInfo } from './machine.js';
+import { cpuSeconds } from './peers/proc.js';
 import { parseRunOptions, type RunOptions } from './run-options.js';
 import { buildRef, type RefBuild } from './ref-build.js';
 import { refRatios, renderRefRatios } from './ref-ratios.js';
@@ -56,6 +57,12 @@ function verify(measurement: Measurement, what: string): void {
 
 /** Runs so far, in this process: part of each run's key. */
 let runNumber = 0;
+
+/** The server's CPU time between two readings per operation it served (the warm-up's too), in µs. */
+function serverCpuUsPerOp(before: { user: number; system: number }, after: { user: number; system: number }, measurement: Measurement): number {
+  const seconds = after.user - before.user + (after.system - before.system);
+  return (seconds / (measurement.ops + measurement.warmupOps)) * 1e6;
+}
 
 /** A started subject and the subject it was started from (whose `open` makes its clients). */
 interface Started {
@@ -91,6 +98,7 @@ async function runInterleaved(started: readonly Started[], workloads: Workload[]
             }
             const what = `${workload.name} / ${running.name} / ${transport}${options.reps > 1 ? ` (rep ${rep}/${options.reps})` : ''}`;
             progress(`running ${what}...`);
+            const cpuBefore = running.pid === undefined ? undefined : cpuSeconds(running.pid);
             const measurement = await workload.run({
               target,
               settings: options.settings,
@@ -101,7 +109,9 @@ async function runInterleaved(started: readonly Started[], workloads: Workload[]
             verify(measurement, what);
             const id = `${workload.name}\0${running.name}\0${transport}`;
             const row = rows.get(id) ?? { workload: workload.name, subject: running.name, transport, runs: [] };
-            row.runs.push(toRunResult(measurement));
+            const result = toRunResult(measurement);
+            if (cpuBefore !== undefined) result.serverCpuUs = serverCpuUsPerOp(cpuBefore, cpuSeconds(running.pid!), measurement);
+            row.runs.push(result);
             rows.set(id, row);
           }
         }
@@ -148,6 +158,7 @@ async function main(): Promise<number> {
   const describe = options.json ? progress : (line: string) => console.log(line);
   describe(`node ${meta.node}, ${meta.platform}, ${meta.cpu}`);
   describe(`${meta.mode} run: ${meta.warmupMs} ms warm-up + ${meta.durationMs} ms measured per run${meta.reps > 1 ? `, ${meta.reps} reps (medians shown)` : ''}`);
+  describe(loadAtStartLine());
 
   const table = new ResultsTable();
   let failure: unknown;
@@ -192,6 +203,7 @@ async function main(): Promise<number> {
     console.log('');
     for (const workload of workloads) console.log(`  ${workload.name}: ${workload.summary}`);
   }
+  describe(`load average (1 min) at end: ${currentLoad().toFixed(2)}`);
   if (failure !== undefined) {
     const text = failure instanceof Error ? (failure.stack ?? failure.message) : String(failure);
     process.stderr.write(`\n${'!'.repeat(78)}\nBENCH FAILED: ${text}\n${'!'.repeat(78)}\n`);
