@@ -198,7 +198,8 @@ async function main(): Promise<number> {
       console.log(renderRefRatios(ratios, 'syncmgr', ref!.name, WORKLOAD_IDS));
       console.log('');
       console.log(`  ratios: this working tree's ops/s over ${ref!.name}'s, per repetition (the two runs of a repetition back to back),`);
-      console.log('  their median and min-max. Both servers are driven by this working tree\'s clients (bench/README.md, "Against another commit").');
+      console.log(`  their median and min-max; server CPU/op: ${ref!.name}'s server CPU time per operation over this one's (above 1: this one`);
+      console.log('  spends less). Both servers are driven by this working tree\'s clients (bench/README.md, "Against another commit").');
     }
     console.log('');
     for (const workload of workloads) console.log(`  ${workload.name}: ${workload.summary}`);
