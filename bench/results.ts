@@ -15,6 +15,12 @@ export interface RunResult {
   latency?: LatencySummary;
   /** The count the server held, which matched what the clients counted. */
   count: number;
+  /**
+   * CPU time of the server process (user + system, all threads) per operation, over warm-up and
+   * measurement, in µs, where the bench watched it. It moves far less than ops/s when other
+   * processes share the machine.
+   */
+  serverCpuUs?: number;
 }
 
 export interface ResultRow {
@@ -93,6 +99,15 @@ const COLUMNS: readonly Column[] = [
     align: 'right',
     value: (row) => spread(row.runs.map((run) => run.latency?.p99Us), micros),
     shown: (rows) => rows.some((row) => row.runs.length > 1),
+  },
+  {
+    header: 'server CPU µs/op',
+    align: 'right',
+    value: (row) => {
+      const cpu = median(row.runs.map((run) => run.serverCpuUs));
+      return cpu === undefined ? dash : micros.format(cpu);
+    },
+    shown: (rows) => rows.some((row) => row.runs.some((run) => run.serverCpuUs !== undefined)),
   },
   {
     header: 'reps',

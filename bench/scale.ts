@@ -199,8 +199,8 @@ interface MemoryRow {
   usedMemory?: number;
 }
 
-/** Runs `batches` load calls with up to LOAD_IN_FLIGHT in flight. */
-async function loadInBatches(keys: number, load: (from: number, to: number) => Promise<unknown>): Promise<number> {
+/** Calls `load` over [0, keys) in batches of LOAD_BATCH, up to LOAD_IN_FLIGHT in flight; resolves with the seconds it took. */
+export async function loadInBatches(keys: number, load: (from: number, to: number) => Promise<unknown>): Promise<number> {
   const start = performance.now();
   let next = 0;
   const lane = async (): Promise<void> => {

@@ -52,6 +52,8 @@ export interface StartOptions {
   cpuProfileDir?: string;
   /** Extra `syncmgr serve` arguments (bench/durability.ts: --data-dir, --fsync). */
   serveArgs?: readonly string[];
+  /** Extra arguments to node itself (bench/rss.ts: --inspect, to force a GC). */
+  nodeArgs?: readonly string[];
 }
 
 /** A started subject. */
@@ -74,66 +76,87 @@ export interface Subject {
 
 /** Repository root, from dist/bench/subjects.js. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SYNCMGR_CLI = join(ROOT, 'bin', 'syncmgr.js');
 /** The dict every syncmgr workload counts in. */
 const BENCH_DICT = 'bench';
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
+/** A built syncmgr checkout whose server the bench can start: this one, or a `--compare-ref` build. */
+export interface SyncmgrBuild {
+  /** The checkout's root (it holds bin/syncmgr.js and dist/). */
+  root: string;
+  /** The rows' subject name: `syncmgr` for this working tree, `syncmgr@REF` for another build. */
+  name: string;
+}
+
+/** This working tree's build. */
+export const WORKING_TREE: SyncmgrBuild = { root: ROOT, name: 'syncmgr' };
+
 /**
  * syncmgr, run as `node bin/syncmgr.js serve` in a child process: the server gets its own event
  * loop (and core), as in production, instead of sharing one with the bench's clients. It listens
  * on TCP, a Unix socket and WebSocket at once, all on free ports / a private temp directory.
+ *
+ * `build` picks whose server runs. The clients are always this working tree's (targets name the
+ * `syncmgr` adapter, also in worker processes), so two builds differ only by their server.
  */
+export function syncmgrServer(build: SyncmgrBuild): Subject {
+  return { ...syncmgrSubject, name: build.name, start: (options) => startSyncmgr(build, options) };
+}
+
+async function startSyncmgr(build: SyncmgrBuild, options: StartOptions): Promise<RunningSubject> {
+  const cli = join(build.root, 'bin', 'syncmgr.js');
+  if (!existsSync(cli) || !existsSync(join(build.root, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error(`cannot start the server: ${cli} or its build (dist/src/cli) is missing; run \`npm run build\``);
+  }
+  const authkey = randomBytes(32).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), 'syncmgr-bench-'));
+  const nodeArgs = [...(options.nodeArgs ?? []), ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`])];
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, cli, 'serve', '--port', '0', '--socket', join(dir, 'bench.sock'), '--ws-port', '0', '--quiet', ...(options.serveArgs ?? [])],
+    // The key travels in the environment, never on the command line (which `ps` shows to all).
+    { env: { ...process.env, SYNCMGR_AUTHKEY: authkey }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stopping = false;
+  forwardStderr(child, () => stopping);
+  // Never leave a server behind, even if the bench dies on an uncaught error.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const cleanup = (): void => {
+    process.off('exit', killOnExit);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  let targets: Partial<Record<Transport, Target>>;
+  try {
+    targets = await readListeningLines(child, 3);
+  } catch (err) {
+    child.kill('SIGKILL');
+    cleanup();
+    throw err;
+  }
+  for (const target of Object.values(targets)) target.url = connectionString(parseConnectionString(target.url).endpoint, authkey);
+
+  const version = build === WORKING_TREE ? `syncmgr ${VERSION}` : `${build.name} (built in ${build.root})`;
+  return {
+    name: build.name,
+    pid: child.pid!,
+    description: `${version}: \`node bin/syncmgr.js serve${options.serveArgs?.length ? ` ${options.serveArgs.join(' ')}` : ''}\` in a child process (pid ${child.pid})`,
+    targets,
+    async stop() {
+      stopping = true;
+      // SIGTERM lets it close gracefully (and write its CPU profile, if one was asked for).
+      await stopChild(child, STOP_TIMEOUT_MS);
+      cleanup();
+    },
+  };
+}
+
+/** The syncmgr client adapter, shared by every build's subject. */
 const syncmgrSubject: Subject = {
   name: 'syncmgr',
-
-  async start(options) {
-    if (!existsSync(SYNCMGR_CLI) || !existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
-      throw new Error(`cannot start the server: ${SYNCMGR_CLI} or its build (dist/src/cli) is missing; run \`npm run build\``);
-    }
-    const authkey = randomBytes(32).toString('hex');
-    const dir = mkdtempSync(join(tmpdir(), 'syncmgr-bench-'));
-    const nodeArgs = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
-    const child = spawn(
-      process.execPath,
-      [...nodeArgs, SYNCMGR_CLI, 'serve', '--port', '0', '--socket', join(dir, 'bench.sock'), '--ws-port', '0', '--quiet', ...(options.serveArgs ?? [])],
-      // The key travels in the environment, never on the command line (which `ps` shows to all).
-      { env: { ...process.env, SYNCMGR_AUTHKEY: authkey }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stopping = false;
-    forwardStderr(child, () => stopping);
-    // Never leave a server behind, even if the bench dies on an uncaught error.
-    const killOnExit = (): void => void child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    const cleanup = (): void => {
-      process.off('exit', killOnExit);
-      rmSync(dir, { recursive: true, force: true });
-    };
-
-    let targets: Partial<Record<Transport, Target>>;
-    try {
-      targets = await readListeningLines(child, 3);
-    } catch (err) {
-      child.kill('SIGKILL');
-      cleanup();
-      throw err;
-    }
-    for (const target of Object.values(targets)) target.url = connectionString(parseConnectionString(target.url).endpoint, authkey);
-
-    return {
-      name: 'syncmgr',
-      pid: child.pid!,
-      description: `syncmgr ${VERSION}: \`node bin/syncmgr.js serve${options.serveArgs?.length ? ` ${options.serveArgs.join(' ')}` : ''}\` in a child process (pid ${child.pid})`,
-      targets,
-      async stop() {
-        stopping = true;
-        // SIGTERM lets it close gracefully (and write its CPU profile, if one was asked for).
-        await stopChild(child, STOP_TIMEOUT_MS);
-        cleanup();
-      },
-    };
-  },
+  start: (options) => startSyncmgr(WORKING_TREE, options),
 
   async open(target) {
     const client = await connect({ url: target.url });
@@ -223,6 +246,8 @@ function readListeningLines(child: ChildProcess, count: number): Promise<Partial
 function forwardStderr(child: ChildProcess, stopping: () => boolean): void {
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (stopping() && /SIGTERM: shutting down$/.test(line)) return;
+    // The inspector's notices, when bench/rss.ts runs the server with --inspect to force a GC.
+    if (/^(Debugger (listening|attached|ending)|For help, see: https:\/\/nodejs\.org\/.*inspector)/.test(line)) return;
     process.stderr.write(`[server] ${line}\n`);
   });
 }

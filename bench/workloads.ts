@@ -218,11 +218,27 @@ export const WORKLOADS: readonly Workload[] = [
   },
 ];
 
-/** The workloads named in `names` (all when empty), in registry order. @throws on an unknown name. */
+/**
+ * The performance targets' short names (W1-W4 of `--compare` and of issue 19's "no fall" rule) for
+ * the registry's workloads that measure the same thing; W1 is incr-seq's tcp row.
+ */
+export const WORKLOAD_IDS: Readonly<Record<string, string>> = {
+  'incr-seq': 'W1',
+  'incr-pipelined-64': 'W2',
+  'incr-contended-4proc': 'W3',
+  'locked-rmw-4proc': 'W4',
+};
+
+/**
+ * The workloads named in `names` (all when empty), by name or short name (W1...), in registry
+ * order. @throws on an unknown name.
+ */
 export function selectWorkloads(names: readonly string[]): Workload[] {
-  const unknown = names.filter((name) => !WORKLOADS.some((workload) => workload.name === name));
+  const wanted = names.map((name) => Object.keys(WORKLOAD_IDS).find((workload) => WORKLOAD_IDS[workload] === name.toUpperCase()) ?? name);
+  const unknown = names.filter((_, i) => !WORKLOADS.some((workload) => workload.name === wanted[i]));
   if (unknown.length > 0) {
-    throw new Error(`unknown workload ${unknown.join(', ')}; known: ${WORKLOADS.map((workload) => workload.name).join(', ')}`);
+    const known = WORKLOADS.map((workload) => (WORKLOAD_IDS[workload.name] === undefined ? workload.name : `${workload.name} (${WORKLOAD_IDS[workload.name]})`));
+    throw new Error(`unknown workload ${unknown.join(', ')}; known: ${known.join(', ')}`);
   }
-  return names.length === 0 ? [...WORKLOADS] : WORKLOADS.filter((workload) => names.includes(workload.name));
+  return names.length === 0 ? [...WORKLOADS] : WORKLOADS.filter((workload) => wanted.includes(workload.name));
 }
