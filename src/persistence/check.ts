@@ -5,7 +5,7 @@
  */
 import { existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { PersistenceError } from '../errors.js';
-import { Registry } from '../server/registry.js';
+import { Registry } from '../core/memory-store.js';
 import { fsyncDirSync, makePrivateDir } from './files.js';
 import { type DataDirReport, loadDataDir, type Truncation } from './loader.js';
 import { lockDataDir } from './lock-file.js';

@@ -8,7 +8,7 @@
  *                 "items": [["hits", 8]]}, ...]}
  */
 import { OperationError } from '../errors.js';
-import type { Registry } from '../server/registry.js';
+import type { Registry } from '../core/memory-store.js';
 import { VERSION } from '../version.js';
 import { captureAll, fillObject, type ObjectImage, parseImages, ReplayError, toImage } from './state.js';
 

@@ -10,10 +10,10 @@
  * kept as it came, in order.
  *
  * Only whole requests are added, so a record is still all-or-nothing on replay: a crash loses a
- * suffix of requests, never part of one. Stored values are never mutated (server/journal.ts), so
+ * suffix of requests, never part of one. Stored values are never mutated (core/effects.ts), so
  * holding them until the record is sealed writes what the request stored.
  */
-import type { Effect } from '../server/journal.js';
+import type { Effect } from '../core/effects.js';
 
 /** A dict key's latest value in the batch. */
 interface KeySet {

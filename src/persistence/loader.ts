@@ -4,8 +4,8 @@
  * damaged data) and `syncmgr check` (which describes and repairs it) share one reading.
  */
 import { existsSync, statSync } from 'node:fs';
-import type { Effect } from '../server/journal.js';
-import type { Registry } from '../server/registry.js';
+import type { Effect } from '../core/effects.js';
+import type { Registry } from '../core/memory-store.js';
 import { createDataDir, type DataFile, listDataDir, segmentName, snapshotName } from './files.js';
 import { hasRecords, type SegmentScan, scanSegment } from './segment-reader.js';
 import { loadSnapshot, SnapshotError } from './snapshot.js';

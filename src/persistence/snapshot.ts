@@ -12,7 +12,7 @@
  */
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Registry } from '../server/registry.js';
+import type { Registry } from '../core/memory-store.js';
 import { FILE_MODE, fsyncDir, snapshotName } from './files.js';
 import { encodeRecords, RecordDecoder } from './record.js';
 import { type CapturedObject, fillObject, ReplayError } from './state.js';

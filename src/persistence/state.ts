@@ -9,16 +9,16 @@
  */
 import { OperationError } from '../errors.js';
 import { MAX_NAME_LENGTH } from '../protocol/message.js';
-import type { Effect } from '../server/journal.js';
-import type { BarrierState } from '../server/objects/barrier.js';
-import type { ConditionState } from '../server/objects/condition.js';
-import type { DictState } from '../server/objects/dict.js';
-import type { EventState } from '../server/objects/event.js';
-import type { ListState } from '../server/objects/list.js';
-import type { LockState } from '../server/objects/lock.js';
-import type { QueueState } from '../server/objects/queue.js';
-import type { SemaphoreState } from '../server/objects/semaphore.js';
-import type { Registry, SharedObject } from '../server/registry.js';
+import type { Effect } from '../core/effects.js';
+import type { BarrierState } from '../core/objects/barrier.js';
+import type { ConditionState } from '../core/objects/condition.js';
+import type { DictState } from '../core/objects/dict.js';
+import type { EventState } from '../core/objects/event.js';
+import type { ListState } from '../core/objects/list.js';
+import type { LockState } from '../core/objects/lock.js';
+import type { QueueState } from '../core/objects/queue.js';
+import type { SemaphoreState } from '../core/objects/semaphore.js';
+import type { Registry, SharedObject } from '../core/memory-store.js';
 
 /** One object as a dump holds it: plain JSON. */
 export interface ObjectImage {

@@ -8,8 +8,8 @@ import { close, fstat, ftruncate, fsync, open, read, unlinkSync, write } from 'n
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PersistenceError } from '../errors.js';
-import type { Effect, RequestJournal } from '../server/journal.js';
-import type { Registry } from '../server/registry.js';
+import type { Effect, RequestJournal } from '../core/effects.js';
+import type { Registry } from '../core/memory-store.js';
 import { EffectBatch } from './effect-batch.js';
 import { createDataDir, FILE_MODE, fsyncDir, listDataDir, makePrivateDir, segmentName } from './files.js';
 import { type DataDirReport, loadDataDir } from './loader.js';
@@ -146,7 +146,7 @@ export class Store implements RequestJournal {
     }
   }
 
-  // RequestJournal: see server/journal.ts.
+  // RequestJournal: see core/effects.ts.
 
   add(effect: Effect): void {
     if (this.replaying) return;

@@ -32,10 +32,10 @@ import {
   HandshakeSlots,
   peerKey,
 } from './handshake-slots.js';
-import type { RequestJournal } from './journal.js';
+import type { RequestJournal } from '../core/effects.js';
 import { RepeatLog } from './repeat-log.js';
 import { isAllowedOrigin, normalizeOrigin } from './ws-origin.js';
-import { Registry } from './registry.js';
+import { Registry } from '../core/memory-store.js';
 import { Session } from './session.js';
 import { MemoryLimit, StorageLimits } from './storage-limits.js';
 
@@ -128,6 +128,8 @@ type Listener = { endpoint: Endpoint; close(): Promise<void> };
 export class SyncServer {
   /** @internal The shared objects, for sessions. */
   readonly registry = new Registry();
+  /** --max-memory's sampler, started and stopped with the server. */
+  private memoryLimit: MemoryLimit | undefined;
   /** Changes on every start: clients compare it to detect a restarted server. */
   readonly instanceId = randomUUID();
   readonly maxFrameBytes: number;
@@ -174,6 +176,7 @@ export class SyncServer {
     }
     if (options.maxMemoryBytes !== undefined || options.maxObjects !== undefined) {
       const memory = options.maxMemoryBytes !== undefined ? new MemoryLimit(options.maxMemoryBytes, (line) => this.log(line)) : undefined;
+      this.memoryLimit = memory;
       this.registry.limits = new StorageLimits(memory, options.maxObjects);
     }
     if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
@@ -229,7 +232,7 @@ export class SyncServer {
       throw err;
     }
     if (this.listeners.length === 0) throw new ConfigurationError('nothing to listen on: enable TCP, --socket or --ws-port');
-    this.registry.limits?.memory?.start();
+    this.memoryLimit?.start();
     const sweepEvery = Math.max(10, Math.min(1000, Math.floor(this.sessionTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), sweepEvery);
     this.sweeper.unref();
@@ -258,7 +261,7 @@ export class SyncServer {
     clearInterval(this.sweeper);
     this.throttle.close();
     this.peerLog.close();
-    this.registry.limits?.memory?.stop();
+    this.memoryLimit?.stop();
     const listeners = this.listeners;
     this.listeners = [];
     // Listeners stop accepting at once; an http server's close() only resolves when its upgraded

@@ -21,11 +21,11 @@ import {
 import { makeDump, restoreDump } from '../persistence/dump.js';
 import type { Channel } from '../transport/channel.js';
 import { VERSION } from '../version.js';
-import { dispatchObjectOp } from './dispatch.js';
-import type { RequestJournal } from './journal.js';
-import type { OpContext } from './objects/types.js';
-import type { Registry } from './registry.js';
-import { type Holding, type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from './waiting.js';
+import { dispatchObjectOp } from '../core/dispatch.js';
+import type { RequestJournal } from '../core/effects.js';
+import type { OpContext } from '../core/objects/types.js';
+import type { Registry } from '../core/memory-store.js';
+import { type Holding, type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from '../core/waiting.js';
 
 /** What a session needs from its server. */
 export interface SessionHost {
@@ -35,7 +35,7 @@ export interface SessionHost {
   readonly isClosing: boolean;
   /** A session silent for longer than this is ended (docs/PROTOCOL.md §4.4). */
   readonly sessionTimeoutMs: number;
-  /** Set when changes are persisted (--data-dir): see server/journal.ts. */
+  /** Set when changes are persisted (--data-dir): see core/effects.ts. */
   readonly journal?: RequestJournal | undefined;
   log(line: string): void;
 }

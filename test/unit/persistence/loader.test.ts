@@ -8,12 +8,12 @@ import { loadDataDir } from '../../../src/persistence/loader.js';
 import { encodeRecord, encodeRecords } from '../../../src/persistence/record.js';
 import { writeSnapshot } from '../../../src/persistence/snapshot.js';
 import { captureAll, toImage } from '../../../src/persistence/state.js';
-import type { Effect } from '../../../src/server/journal.js';
-import type { DictState } from '../../../src/server/objects/dict.js';
-import type { ListState } from '../../../src/server/objects/list.js';
-import type { LockState } from '../../../src/server/objects/lock.js';
-import type { QueueState } from '../../../src/server/objects/queue.js';
-import { Registry } from '../../../src/server/registry.js';
+import type { Effect } from '../../../src/core/effects.js';
+import type { DictState } from '../../../src/core/objects/dict.js';
+import type { ListState } from '../../../src/core/objects/list.js';
+import type { LockState } from '../../../src/core/objects/lock.js';
+import type { QueueState } from '../../../src/core/objects/queue.js';
+import { Registry } from '../../../src/core/memory-store.js';
 import { tempDir } from '../../helpers/server.js';
 
 /** A segment file holding one record per group of effects. */

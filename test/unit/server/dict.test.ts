@@ -1,7 +1,7 @@
 /** The shared dict's operations table, called directly: no server, no socket. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { dictType, type DictState } from '../../../src/server/objects/dict.js';
-import type { OpContext } from '../../../src/server/objects/types.js';
+import { dictType, type DictState } from '../../../src/core/objects/dict.js';
+import type { OpContext } from '../../../src/core/objects/types.js';
 import { codeOf } from '../../helpers/assert.js';
 
 /** A non-atomic request context: dict ops never wait, defer or touch the session. */

@@ -7,15 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import { OperationError } from '../../../src/errors.js';
 import type { Request } from '../../../src/protocol/message.js';
-import { dispatchObjectOp } from '../../../src/server/dispatch.js';
-import type { BarrierState } from '../../../src/server/objects/barrier.js';
-import type { ConditionState } from '../../../src/server/objects/condition.js';
-import type { LockState } from '../../../src/server/objects/lock.js';
-import type { QueueState } from '../../../src/server/objects/queue.js';
-import type { SemaphoreState } from '../../../src/server/objects/semaphore.js';
-import type { OpContext } from '../../../src/server/objects/types.js';
-import { Registry } from '../../../src/server/registry.js';
-import { type Holding, type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from '../../../src/server/waiting.js';
+import { dispatchObjectOp } from '../../../src/core/dispatch.js';
+import type { BarrierState } from '../../../src/core/objects/barrier.js';
+import type { ConditionState } from '../../../src/core/objects/condition.js';
+import type { LockState } from '../../../src/core/objects/lock.js';
+import type { QueueState } from '../../../src/core/objects/queue.js';
+import type { SemaphoreState } from '../../../src/core/objects/semaphore.js';
+import type { OpContext } from '../../../src/core/objects/types.js';
+import { Registry } from '../../../src/core/memory-store.js';
+import { type Holding, type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from '../../../src/core/waiting.js';
 import { codeOf } from '../../helpers/assert.js';
 
 // ---------------------------------------------------------------------------------------------

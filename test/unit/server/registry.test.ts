@@ -1,10 +1,10 @@
 /** Named objects by type, and routing a request to an exposed operation. No sockets. */
 import { describe, expect, it } from 'vitest';
 import type { Request } from '../../../src/protocol/message.js';
-import { dispatchObjectOp } from '../../../src/server/dispatch.js';
-import { dictType, type DictState } from '../../../src/server/objects/dict.js';
-import { type ObjectType, type OpContext, opsTable } from '../../../src/server/objects/types.js';
-import { BUILTIN_TYPES, Registry } from '../../../src/server/registry.js';
+import { dispatchObjectOp } from '../../../src/core/dispatch.js';
+import { dictType, type DictState } from '../../../src/core/objects/dict.js';
+import { type ObjectType, type OpContext, opsTable } from '../../../src/core/objects/types.js';
+import { BUILTIN_TYPES, Registry } from '../../../src/core/memory-store.js';
 import { codeOf } from '../../helpers/assert.js';
 
 function context(atomic = false): OpContext & { undos: Array<() => void> } {

@@ -3,7 +3,7 @@ import { Mutex } from 'async-mutex';
 import { OperationError } from '../errors.js';
 import type { Request } from '../protocol/message.js';
 import type { OpContext } from './objects/types.js';
-import type { Registry } from './registry.js';
+import type { Registry } from './memory-store.js';
 
 /**
  * Runs `request.op` on the object it names and returns the result, or a Promise of it for

@@ -6,7 +6,7 @@
 import { OperationError } from '../../errors.js';
 import { Deque } from '../../util/deque.js';
 import { checkArity } from '../args.js';
-import type { Journal } from '../journal.js';
+import type { Journal } from '../effects.js';
 import { timeoutArg, WaitQueue } from '../waiting.js';
 import { type ObjectType, type OpContext, opsTable } from './types.js';
 
@@ -20,7 +20,7 @@ export interface QueueState {
   readonly joiners: WaitQueue<boolean>;
   /** Items put and not yet marked done with taskDone(). */
   unfinished: number;
-  /** Set when the server persists changes (server/journal.ts). */
+  /** Set when the server persists changes (core/effects.ts). */
   readonly journal?: Journal | undefined;
 }
 

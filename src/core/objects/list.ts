@@ -5,7 +5,7 @@
 import { OperationError } from '../../errors.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import { checkArity } from '../args.js';
-import type { Journal } from '../journal.js';
+import type { Journal } from '../effects.js';
 import { type ObjectType, type OpContext, opsTable } from './types.js';
 
 /** The items; the name and journal are set when the server persists changes (a plain [] works too). */

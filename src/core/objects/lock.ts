@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { OperationError } from '../../errors.js';
 import { checkArity, stringArg } from '../args.js';
-import type { Journal } from '../journal.js';
+import type { Journal } from '../effects.js';
 import { type Holding, type SessionHandle, timeoutArg, WaitQueue } from '../waiting.js';
 import { type ObjectType, type OpContext, opsTable } from './types.js';
 
@@ -36,7 +36,7 @@ export interface LockState {
   readonly waiters: WaitQueue<LockGrant>;
   /**
    * When the server persists changes: fences up to here are journaled as possibly handed out, so
-   * a restarted server never hands out a fence again (server/journal.ts).
+   * a restarted server never hands out a fence again (core/effects.ts).
    */
   fenceReserved: number;
   readonly journal?: Journal | undefined;

@@ -3,7 +3,7 @@
  * may call. Dispatch refuses any name not in `ops`, as CPython's manager refuses methods that are
  * not `exposed`.
  */
-import type { Journal } from '../journal.js';
+import type { Journal } from '../effects.js';
 import type { SessionHandle, WaitOptions, WaitQueue } from '../waiting.js';
 
 /** Lets a type reach another named object (a condition's lock), and the server's journal. */
@@ -12,7 +12,7 @@ export interface ObjectLookup {
   stateOf(type: string, name: string): unknown;
   /**
    * Where a new object records its changes when the server persists them (--data-dir); undefined
-   * in memory. A type keeps it in its state (see server/journal.ts).
+   * in memory. A type keeps it in its state (see core/effects.ts).
    */
   readonly journal?: Journal | undefined;
 }

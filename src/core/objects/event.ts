@@ -1,13 +1,13 @@
 /** Event, as `threading.Event`: a flag that waiters block on until it is set. */
 import { checkArity } from '../args.js';
-import type { Journal } from '../journal.js';
+import type { Journal } from '../effects.js';
 import { timeoutArg, WaitQueue } from '../waiting.js';
 import { type ObjectType, opsTable } from './types.js';
 
 export interface EventState {
   flag: boolean;
   readonly waiters: WaitQueue<boolean>;
-  /** Set when the server persists changes (server/journal.ts). */
+  /** Set when the server persists changes (core/effects.ts). */
   readonly name?: string;
   readonly journal?: Journal | undefined;
 }

@@ -6,7 +6,7 @@
  */
 import { OperationError } from '../../errors.js';
 import { checkArity, stringArg } from '../args.js';
-import type { Journal } from '../journal.js';
+import type { Journal } from '../effects.js';
 import { type Holding, type SessionHandle, timeoutArg, WaitQueue } from '../waiting.js';
 import { newToken } from './lock.js';
 import { type ObjectType, type OpContext, opsTable } from './types.js';
@@ -24,7 +24,7 @@ export interface SemaphoreState {
   value: number;
   readonly permits: Map<string, Permit>;
   readonly waiters: WaitQueue<{ token: string }>;
-  /** Set when the server persists changes (server/journal.ts). */
+  /** Set when the server persists changes (core/effects.ts). */
   readonly journal?: Journal | undefined;
 }
 

@@ -10,7 +10,7 @@
 import { OperationError } from '../../errors.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import { checkArity, describeJsonType, entriesArg, numberArg, stringArg, stringArrayArg } from '../args.js';
-import type { Journal } from '../journal.js';
+import type { Journal } from '../effects.js';
 import { type ObjectType, type OpContext, type Operation, opsTable } from './types.js';
 
 /**
@@ -28,7 +28,7 @@ export class DictState extends Map<string, unknown> {
   }
 }
 
-/** Journals `key` = `value` (server/journal.ts); a no-op in memory. */
+/** Journals `key` = `value` (core/effects.ts); a no-op in memory. */
 function logSet(dict: DictState, key: string, value: unknown): void {
   dict.journal?.add(['dset', dict.name!, key, value]);
 }
