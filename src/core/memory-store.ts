@@ -1,9 +1,10 @@
 /**
- * Named shared objects. One namespace for all types: a name belongs to the type it was first used
- * with, and using it as another type is a WRONG_TYPE error.
+ * Named shared objects, in memory. One namespace for all types: a name belongs to the type it was
+ * first used with, and using it as another type is a WRONG_TYPE error.
  */
-import type { Mutex } from 'async-mutex';
 import { OperationError } from '../errors.js';
+import { ChangeStream } from './change-stream.js';
+import { type AnyEffect, ReplayError } from './effects.js';
 import { barrierType } from './objects/barrier.js';
 import { conditionType } from './objects/condition.js';
 import { dictType } from './objects/dict.js';
@@ -12,8 +13,12 @@ import { listType } from './objects/list.js';
 import { lockTypes } from './objects/lock.js';
 import { queueType } from './objects/queue.js';
 import { semaphoreTypes } from './objects/semaphore.js';
-import type { Journal } from './effects.js';
-import type { ObjectLookup, ObjectType } from './objects/types.js';
+import type { ObjectType } from './object-type.js';
+import type { AdmissionLimits, SharedObject, Store } from './store.js';
+import { NO_SESSION, Tx } from './tx.js';
+import type { SessionHandle } from './waiting.js';
+
+export type { AdmissionLimits, SharedObject } from './store.js';
 
 /** The types a server serves unless told otherwise. */
 export const BUILTIN_TYPES: readonly ObjectType<any>[] = [
@@ -29,42 +34,23 @@ export const BUILTIN_TYPES: readonly ObjectType<any>[] = [
   queueType,
 ];
 
-/**
- * What a server with `--max-memory` or `--max-objects` checks before an operation runs
- * (server/storage-limits.ts implements it: reading memory use is I/O the core does not do).
- */
-export interface AdmissionLimits {
-  /** @throws OperationError OUT_OF_MEMORY or TOO_MANY_OBJECTS when `op` must be refused now. */
-  check(type: ObjectType<any>, op: string, creating: boolean, objectCount: number): void;
-  readonly memory?: { readonly over: boolean } | undefined;
-}
-
-export interface SharedObject {
-  readonly type: ObjectType<any>;
-  readonly state: unknown;
-  /** Created on the first awaiting operation; see dispatch.ts. */
-  mutex?: Mutex;
-}
-
-export class Registry implements ObjectLookup {
+export class MemoryStore implements Store {
   private readonly types = new Map<string, ObjectType<any>>();
   private readonly objects = new Map<string, SharedObject>();
-  /** Set by a persisting server before any object exists: new objects keep it (core/effects.ts). */
-  journal: Journal | undefined;
-  /** Set by a server with --max-memory or --max-objects; checked by dispatch, not by replay. */
+  readonly changes = new ChangeStream();
   limits: AdmissionLimits | undefined;
+  /** Applies what is already recorded: publishes nothing, keeps no inverse. */
+  private readonly loading: Tx = new Tx(this, NO_SESSION, null, false, false, false);
 
   constructor(types: readonly ObjectType<any>[] = BUILTIN_TYPES) {
-    for (const type of types) this.types.set(type.name, type);
+    for (const type of types) this.register(type);
   }
 
-  /**
-   * The object `name` of type `typeName`, created on first use from `init`. `onCreate` runs when
-   * this call created it (an atomic batch uses it to undo the creation).
-   * @throws OperationError UNKNOWN_TYPE; WRONG_TYPE when `name` holds another type;
-   *   INVALID_ARGUMENT when `init` is invalid or contradicts the existing object.
-   */
-  resolve(typeName: string, name: string, init?: unknown, onCreate?: () => void): SharedObject {
+  register(type: ObjectType<any>): void {
+    this.types.set(type.name, type);
+  }
+
+  resolve(typeName: string, name: string, init?: unknown, tx: Tx = this.loading): SharedObject {
     const existing = this.objects.get(name);
     if (existing !== undefined) {
       if (existing.type.name !== typeName) {
@@ -78,40 +64,27 @@ export class Registry implements ObjectLookup {
       if (init !== undefined) existing.type.checkInit?.(existing.state, init, name);
       return existing;
     }
-    const type = this.typeOf(typeName);
-    const created: SharedObject = { type, state: type.create(init, name, this) };
-    this.objects.set(name, created);
-    this.journal?.add(['create', typeName, name, init ?? null]);
-    onCreate?.();
-    return created;
+    this.typeOf(typeName);
+    tx.emit(['create', typeName, name, init ?? null]);
+    return this.objects.get(name)!;
   }
 
-  /** The object named `name`, if it exists; creates nothing. */
   peek(name: string): SharedObject | undefined {
     return this.objects.get(name);
   }
 
-  /** {@link ObjectLookup}: lets a condition share a named lock. */
   stateOf(type: string, name: string): unknown {
     return this.resolve(type, name).state;
   }
 
-  /** Removes `name` (used to undo a creation). */
-  delete(name: string): void {
-    this.objects.delete(name);
-  }
-
-  /** Number of named objects. */
   get size(): number {
     return this.objects.size;
   }
 
-  /** Every object by name, in creation order (a condition after the lock it shares). */
   entries(): IterableIterator<[string, SharedObject]> {
     return this.objects.entries();
   }
 
-  /** The type named `typeName`. @throws OperationError UNKNOWN_TYPE. */
   typeOf(typeName: string): ObjectType<any> {
     const type = this.types.get(typeName);
     if (type === undefined) {
@@ -119,4 +92,51 @@ export class Registry implements ObjectLookup {
     }
     return type;
   }
+
+  begin(session: SessionHandle = NO_SESSION, requestId: unknown = null, atomic = false, undoable = atomic): Tx {
+    return new Tx(this, session, requestId, atomic, undoable);
+  }
+
+  apply(effect: AnyEffect, undoable: boolean, tx: Tx): AnyEffect | undefined {
+    const kind = effect[0];
+    if (kind === 'create') return this.create(effect, tx);
+    if (kind === 'drop') {
+      // The inverse of a creation, never published.
+      this.objects.delete(effect[1] as string);
+      return undefined;
+    }
+    const name = effect[1];
+    const target = tx.target;
+    const object = target !== undefined && target.name === name ? target : this.objects.get(name as string);
+    if (object === undefined) throw new ReplayError(`no object named ${JSON.stringify(name)}`);
+    if (kind === 'fill') {
+      // Only ever applied to an object created in the same transaction: undone by dropping it.
+      object.type.fill?.(object.state, effect[2], (effect[3] ?? null) as unknown[] | null);
+      return undefined;
+    }
+    if (object.type.apply === undefined) throw new ReplayError(`${JSON.stringify(name)} is a ${object.type.name}, which has no change ${JSON.stringify(kind)}`);
+    return object.type.apply(object.state, effect, undoable);
+  }
+
+  replay(effect: AnyEffect): void {
+    this.loading.emit(effect);
+  }
+
+  private create(effect: AnyEffect, tx: Tx): AnyEffect | undefined {
+    const [, typeName, name, init] = effect as readonly [string, string, string, unknown];
+    const type = this.types.get(typeName);
+    if (type === undefined) throw new ReplayError(`cannot create ${typeName} ${JSON.stringify(name)}: unknown object type`);
+    const existing = this.objects.get(name);
+    if (existing !== undefined) {
+      // A replayed log may create a condition's shared lock before the condition names it.
+      if (existing.type !== type) throw new ReplayError(`cannot create ${typeName} ${JSON.stringify(name)}: it is a ${existing.type.name}`);
+      return undefined;
+    }
+    const created: SharedObject = { name, type, state: type.create(init ?? undefined, name, tx) };
+    this.objects.set(name, created);
+    return ['drop', name];
+  }
 }
+
+/** The in-memory store under its former name. */
+export { MemoryStore as Registry };

@@ -72,7 +72,9 @@ describe('a failing compaction', () => {
     const started = Date.now();
     // Changes keep coming for 1.5 s: each written batch asks for a compaction.
     while (Date.now() - started < 1500) {
-      registry.journal!.add(['dset', 'd', `k${Date.now()}`, 1]);
+      const tx = registry.begin();
+      tx.emit(['dset', 'd', `k${Date.now()}`, 1]);
+      tx.commit();
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await until(() => failures().length >= 3, 5000);

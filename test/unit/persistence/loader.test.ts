@@ -122,7 +122,7 @@ describe('loadDataDir', () => {
     const dir = tempDir();
     writeSegment(dir, 1, [[['create', 'dict', 'd', null]], [['lsplice', 'd', 0, 0, [1]]]]);
     const { report } = await load(dir);
-    expect(report.fatal?.message).toMatch(/offset \d+ passed its checksum but does not apply \("d" is a dict, not a list\)/);
+    expect(report.fatal?.message).toMatch(/offset \d+ passed its checksum but does not apply \("d" is a dict, which has no change "lsplice"\)/);
   });
 
   it('loads a snapshot, then the segments from its number on', async () => {
