@@ -2,7 +2,7 @@
  * Named shared objects, in memory. One namespace for all types: a name belongs to the type it was
  * first used with, and using it as another type is a WRONG_TYPE error.
  */
-import { OperationError } from '../errors.js';
+import { ConfigurationError, OperationError } from '../errors.js';
 import { ChangeStream } from './change-stream.js';
 import { type AnyEffect, ReplayError } from './effects.js';
 import { barrierType } from './objects/barrier.js';
@@ -47,6 +47,7 @@ export class MemoryStore implements Store {
   }
 
   register(type: ObjectType<any>): void {
+    if (this.types.has(type.name)) throw new ConfigurationError(`an object type named ${JSON.stringify(type.name)} is served already: give yours another name`);
     this.types.set(type.name, type);
   }
 

@@ -36,6 +36,7 @@ import type { RequestJournal } from '../core/effects.js';
 import { RepeatLog } from './repeat-log.js';
 import { isAllowedOrigin, normalizeOrigin } from './ws-origin.js';
 import { Registry } from '../core/memory-store.js';
+import type { ObjectType } from '../core/object-type.js';
 import { Session } from './session.js';
 import { MemoryLimit, StorageLimits } from './storage-limits.js';
 
@@ -48,6 +49,11 @@ export interface ServerOptions {
   port?: number | false;
   /** Unix socket path to listen on as well. A stale socket file there is replaced. */
   socket?: string;
+  /**
+   * Object types of the program's own, served beside the built-in ones; their state is persisted
+   * and replayed through their `apply`, `capture` and `fill` like the built-in ones'.
+   */
+  types?: readonly ObjectType<any>[];
   /** WebSocket port to listen on as well (0 picks a free one), on `host`. */
   wsPort?: number;
   /** Largest frame payload accepted after the handshake, in bytes (default 16 MiB). */
@@ -163,6 +169,7 @@ export class SyncServer {
       throw new ConfigurationError('an authkey is required: pass --authkey, --authkey-file or set SYNCMGR_AUTHKEY');
     }
     this.options = options;
+    for (const type of options.types ?? []) this.registerType(type);
     this.authkey = typeof options.authkey === 'string' ? Buffer.from(options.authkey, 'utf8') : options.authkey;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
@@ -293,6 +300,15 @@ export class SyncServer {
     await listenersClosed;
     // Last: the sessions' releases above may still have journaled changes.
     await this.store?.close();
+  }
+
+  /**
+   * Serves objects of `type` as well. Before listen(), so that a data directory holding some
+   * loads them. @throws ConfigurationError when a type of that name is served already.
+   */
+  registerType(type: ObjectType<any>): void {
+    if (this.store !== undefined || this.listeners.length > 0) throw new ConfigurationError(`register type ${JSON.stringify(type.name)} before listen()`);
+    this.registry.register(type);
   }
 
   /** Writing the data directory failed: stop at once; whatever was not yet answered stays unknown. */
