@@ -74,10 +74,6 @@ export class MemoryStore implements Store {
     return this.objects.get(name);
   }
 
-  stateOf(type: string, name: string): unknown {
-    return this.resolve(type, name).state;
-  }
-
   get size(): number {
     return this.objects.size;
   }
@@ -117,6 +113,14 @@ export class MemoryStore implements Store {
     }
     if (object.type.apply === undefined) throw new ReplayError(`${JSON.stringify(name)} is a ${object.type.name}, which has no change ${JSON.stringify(kind)}`);
     return object.type.apply(object.state, effect, undoable);
+  }
+
+  get recordsEffects(): boolean {
+    return this.changes.active;
+  }
+
+  commit(effects: readonly AnyEffect[] | undefined): void {
+    this.changes.publish(effects);
   }
 
   replay(effect: AnyEffect): void {

@@ -1,12 +1,15 @@
 /**
  * Where the named objects live, as dispatch, the front ends and persistence see it. The
- * in-memory store (memory-store.ts) is the one there is; a store replicated through a shared log
- * would implement the same interface: its `commit` hook appends a transaction's effects to the
- * log, and changes that come back from the log are applied with `replay`.
+ * in-memory store (memory-store.ts) is the one there is. A store replicated through a shared log
+ * (etcd) would implement the same interface: `recordsEffects` always true, `commit` appending the
+ * transaction's effects to the log (and the answer waiting for that append, as it waits for the
+ * disk under fsync `always`), and the changes other servers committed, read back from the log,
+ * applied with `replay` and published on `changes`. Object types and front ends stay as they are:
+ * they only ever see `resolve`, `begin` and the transaction.
  */
 import type { ChangeStream } from './change-stream.js';
 import type { AnyEffect } from './effects.js';
-import type { ObjectLookup, ObjectType } from './object-type.js';
+import type { ObjectType } from './object-type.js';
 import type { Tx } from './tx.js';
 import type { SessionHandle } from './waiting.js';
 import type { Mutex } from 'async-mutex';
@@ -29,7 +32,7 @@ export interface AdmissionLimits {
   readonly memory?: { readonly over: boolean } | undefined;
 }
 
-export interface Store extends ObjectLookup {
+export interface Store {
   /** Every committed transaction, in order. */
   readonly changes: ChangeStream;
   /** Checked by dispatch before an operation runs, not by replay. */
@@ -62,6 +65,16 @@ export interface Store extends ObjectLookup {
    * @throws ReplayError when the effect does not fit the state.
    */
   apply(effect: AnyEffect, undoable: boolean, tx: Tx): AnyEffect | undefined;
+  /**
+   * Whether transactions must collect their effects for {@link commit}: in memory, only while the
+   * change stream has listeners.
+   */
+  readonly recordsEffects: boolean;
+  /**
+   * Commits a transaction whose changes are made: its effects (undefined when not recorded) become
+   * the next revision. The in-memory store publishes them on {@link changes} at once.
+   */
+  commit(effects: readonly AnyEffect[] | undefined): void;
   /**
    * Makes a change that is already recorded (the log being loaded) without publishing it.
    * @throws ReplayError when it does not fit the state: the log is damaged.

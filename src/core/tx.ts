@@ -17,19 +17,22 @@ import { type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from './
 /** What a transaction undoes: an inverse effect, or a change of what a session holds. */
 type UndoStep = AnyEffect | (() => void);
 
+/** Bits of {@link Tx}'s one state field: fewer fields, as one Tx is made per request. */
+const CHANGED = 1;
+const COMMITTED = 2;
+const UNDOABLE = 4;
+const SILENT = 8;
+
 export class Tx implements OpContext {
   /**
    * The object the running operation was called on (set by dispatch): its effects find their
    * object without a lookup by name.
    */
-  target: SharedObject | undefined;
-  private effects: AnyEffect[] | undefined;
-  private undoSteps: UndoStep[] | undefined;
-  private deferred: Array<() => void> | undefined;
-  private changed = false;
-  private committed = false;
-  /** Whether each change keeps its inverse (for a rollback). */
-  private readonly undoable: boolean;
+  target: SharedObject | undefined = undefined;
+  private effects: AnyEffect[] | undefined = undefined;
+  private undoSteps: UndoStep[] | undefined = undefined;
+  private deferred: Array<() => void> | undefined = undefined;
+  private flags: number;
 
   /**
    * @param undoable keep inverses even outside an atomic batch (a restore, which may fail half-way).
@@ -41,9 +44,9 @@ export class Tx implements OpContext {
     readonly requestId: unknown,
     readonly atomic: boolean,
     undoable = atomic,
-    private readonly publishes = true,
+    publishes = true,
   ) {
-    this.undoable = undoable;
+    this.flags = (undoable ? UNDOABLE : 0) | (publishes ? 0 : SILENT);
   }
 
   get sessionId(): number {
@@ -51,16 +54,17 @@ export class Tx implements OpContext {
   }
 
   emit(effect: AnyEffect): void {
-    const inverse = this.store.apply(effect, this.undoable && !this.committed, this);
-    if (!this.publishes) return;
-    const changes = this.store.changes;
-    if (this.committed) {
-      changes.publish(changes.active ? [effect] : undefined);
+    const flags = this.flags;
+    const inverse = this.store.apply(effect, (flags & (UNDOABLE | COMMITTED)) === UNDOABLE, this);
+    if ((flags & SILENT) !== 0) return;
+    const store = this.store;
+    if ((flags & COMMITTED) !== 0) {
+      store.commit(store.recordsEffects ? [effect] : undefined);
       return;
     }
-    this.changed = true;
+    this.flags = flags | CHANGED;
     if (inverse !== undefined) this.pushUndo(inverse);
-    if (changes.active) {
+    if (store.recordsEffects) {
       // [effect] rather than [] and a push, which grows the new array to 17 slots.
       if (this.effects === undefined) this.effects = [effect];
       else this.effects.push(effect);
@@ -74,7 +78,7 @@ export class Tx implements OpContext {
   defer(step: () => void): void {
     // After the commit (an operation deferring after an await, or queued behind a mutex) there is
     // nothing left to wait for: wake up at once.
-    if (this.committed) step();
+    if ((this.flags & COMMITTED) !== 0) step();
     else if (this.deferred === undefined) this.deferred = [step];
     else this.deferred.push(step);
   }
@@ -107,13 +111,13 @@ export class Tx implements OpContext {
       woke = true;
       for (const step of steps) step();
     }
-    this.committed = true;
+    const flags = this.flags;
+    this.flags = (flags & ~CHANGED) | COMMITTED;
     this.undoSteps = undefined;
-    if (this.changed) {
-      this.changed = false;
+    if ((flags & CHANGED) !== 0) {
       const effects = this.effects;
       this.effects = undefined;
-      this.store.changes.publish(effects);
+      this.store.commit(effects);
     }
     return woke;
   }
@@ -124,7 +128,7 @@ export class Tx implements OpContext {
     this.undoSteps = undefined;
     this.deferred = undefined;
     this.effects = undefined;
-    this.changed = false;
+    this.flags = (this.flags & ~CHANGED) | COMMITTED;
     if (steps !== undefined) {
       for (let i = steps.length - 1; i >= 0; i--) {
         const step = steps[i]!;
@@ -132,7 +136,6 @@ export class Tx implements OpContext {
         else this.store.apply(step, false, this);
       }
     }
-    this.committed = true;
   }
 
   private pushUndo(step: UndoStep): void {

@@ -35,7 +35,7 @@ import {
 import type { RequestJournal } from '../core/effects.js';
 import { RepeatLog } from './repeat-log.js';
 import { isAllowedOrigin, normalizeOrigin } from './ws-origin.js';
-import { Registry } from '../core/memory-store.js';
+import { MemoryStore } from '../core/memory-store.js';
 import type { ObjectType } from '../core/object-type.js';
 import { Session } from './session.js';
 import { MemoryLimit, StorageLimits } from './storage-limits.js';
@@ -133,7 +133,7 @@ type Listener = { endpoint: Endpoint; close(): Promise<void> };
 // types, where the clause would not hold. Handing `this` to each Session checks the shape anyway.
 export class SyncServer {
   /** @internal The shared objects, for sessions. */
-  readonly registry = new Registry();
+  readonly registry = new MemoryStore();
   /** --max-memory's sampler, started and stopped with the server. */
   private memoryLimit: MemoryLimit | undefined;
   /** Changes on every start: clients compare it to detect a restarted server. */

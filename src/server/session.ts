@@ -23,12 +23,12 @@ import type { Channel } from '../transport/channel.js';
 import { VERSION } from '../version.js';
 import { dispatchObjectOp } from '../core/dispatch.js';
 import type { RequestJournal } from '../core/effects.js';
-import type { Registry } from '../core/memory-store.js';
+import type { Store } from '../core/store.js';
 import type { Holding, SessionHandle, Waiter } from '../core/waiting.js';
 
 /** What a session needs from its server. */
 export interface SessionHost {
-  readonly registry: Registry;
+  readonly registry: Store;
   readonly instanceId: string;
   readonly maxFrameBytes: number;
   readonly isClosing: boolean;

@@ -69,32 +69,31 @@ function putBack(dict: DictState, key: string, value: unknown, position: number)
 }
 
 function applyDict(dict: DictState, effect: AnyEffect, undoable: boolean): AnyEffect | undefined {
-  const change = effect as DictEffect;
-  switch (change[0]) {
-    case 'dset': {
-      const [, name, key, value] = change;
-      if (typeof key !== 'string') throw new ReplayError(`dict ${JSON.stringify(name)}: a key must be a string`);
-      if (!undoable) {
-        dict.set(key, value);
-        return undefined;
-      }
-      const inverse: DictEffect = dict.has(key) ? ['dset', name, key, dict.get(key)] : ['ddel', name, key];
-      dict.set(key, value);
-      return inverse;
-    }
-    case 'ddel':
-      return deleteKey(dict, change[1], change[2], undoable);
-    case 'dclear': {
-      const inverse = undoable && dict.size > 0 ? (['fill', change[1], null, [...dict]] as const) : undefined;
-      dict.clear();
-      return inverse;
-    }
-    case 'dput':
-      putBack(dict, change[2], change[3], change[4]);
+  // Indexed reads, not destructuring: this runs for every write.
+  const kind = effect[0];
+  const name = effect[1] as string;
+  if (kind === 'dset') {
+    const key = effect[2] as string;
+    if (typeof key !== 'string') throw new ReplayError(`dict ${JSON.stringify(name)}: a key must be a string`);
+    if (!undoable) {
+      dict.set(key, effect[3]);
       return undefined;
-    default:
-      throw unknownEffect('dict', effect);
+    }
+    const inverse: DictEffect = dict.has(key) ? ['dset', name, key, dict.get(key)] : ['ddel', name, key];
+    dict.set(key, effect[3]);
+    return inverse;
   }
+  if (kind === 'ddel') return deleteKey(dict, name, effect[2] as string, undoable);
+  if (kind === 'dclear') {
+    const inverse = undoable && dict.size > 0 ? (['fill', name, null, [...dict]] as const) : undefined;
+    dict.clear();
+    return inverse;
+  }
+  if (kind === 'dput') {
+    putBack(dict, effect[2] as string, effect[3], effect[4] as number);
+    return undefined;
+  }
+  throw unknownEffect('dict', effect);
 }
 
 function keyArg(args: unknown[], signature: string): string {
