@@ -17,6 +17,10 @@ export { QueueProxy } from './client/proxies/queue.js';
 export type { QueueOptions, QueueState } from './client/proxies/queue.js';
 export { createServer, SyncServer } from './server/server.js';
 export type { ServerOptions } from './server/server.js';
+// What a program needs to write an object type of its own (ServerOptions.types).
+export type { CapturedItems, CapturedState, ObjectLookup, ObjectType, OpContext, Operation } from './core/object-type.js';
+export type { AnyEffect } from './core/effects.js';
+export type { Holding, SessionHandle, WaitOptions, WaitQueue, Waiter } from './core/waiting.js';
 export type { FsyncPolicy } from './persistence/log-writer.js';
 export type { Dump } from './persistence/dump.js';
 export type { ObjectImage } from './persistence/state.js';
