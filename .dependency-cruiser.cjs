@@ -15,24 +15,6 @@ const IO_BUILTINS = '^(node:)?(net|tls|http|https|http2|dgram|dns|fs|fs/promises
 /** The WebSocket library, wherever npm put it. */
 const WS = '(^|/)node_modules/ws/';
 
-/**
- * KNOWN VIOLATIONS of `persistence-imports-no-server`, one entry per importing file with the exact
- * server files it still reaches. They exist because the object states, the registry and the
- * journal live in src/server/ today; the core refactor moves them to src/core/ (which persistence
- * may import) and deletes this list. Do not add to it: a new import of the server from
- * persistence is a bug.
- */
-const PERSISTENCE_TO_SERVER_ALLOWED = {
-  'src/persistence/check.ts': ['src/server/registry.ts'],
-  'src/persistence/dump.ts': ['src/server/registry.ts'],
-  'src/persistence/effect-batch.ts': ['src/server/journal.ts'],
-  'src/persistence/loader.ts': ['src/server/journal.ts', 'src/server/registry.ts'],
-  'src/persistence/snapshot.ts': ['src/server/registry.ts'],
-  'src/persistence/state.ts': ['src/server/journal.ts', 'src/server/registry.ts', 'src/server/objects/[a-z]+\\.ts'],
-  'src/persistence/store.ts': ['src/server/journal.ts', 'src/server/registry.ts'],
-};
-
-const exactly = (paths) => paths.map((path) => `^${path.replace(/\.ts$/, '\\.ts')}$`);
 const PERSISTENCE_NO_SERVER_COMMENT =
   'persistence is a subscriber of the core: it may import src/core/, never the server or its front ends ' +
   '(a store replicated elsewhere must not drag the listeners in). Move what it needs into src/core/.';
@@ -62,17 +44,9 @@ module.exports = {
       name: 'persistence-imports-no-server',
       severity: 'error',
       comment: PERSISTENCE_NO_SERVER_COMMENT,
-      from: { path: layer('persistence'), pathNot: exactly(Object.keys(PERSISTENCE_TO_SERVER_ALLOWED)) },
+      from: { path: layer('persistence') },
       to: { path: [layer('server'), layer('cli')] },
     },
-    // The allowlist above, edge by edge: an allowlisted file importing any other server file fails.
-    ...Object.entries(PERSISTENCE_TO_SERVER_ALLOWED).map(([file, allowed]) => ({
-      name: 'persistence-imports-no-server',
-      severity: 'error',
-      comment: PERSISTENCE_NO_SERVER_COMMENT,
-      from: { path: exactly([file]) },
-      to: { path: [layer('server'), layer('cli')], pathNot: allowed.map((path) => `^${path}$`) },
-    })),
     {
       name: 'client-imports-no-server',
       severity: 'error',

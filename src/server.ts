@@ -7,3 +7,7 @@
 export { createServer, SyncServer } from './server/server.js';
 export type { ServerOptions } from './server/server.js';
 export type { FsyncPolicy } from './persistence/log-writer.js';
+// What a program needs to write an object type of its own (ServerOptions.types).
+export type { CapturedItems, CapturedState, ObjectLookup, ObjectType, OpContext, Operation } from './core/object-type.js';
+export type { AnyEffect } from './core/effects.js';
+export type { Holding, SessionHandle, WaitOptions, WaitQueue, Waiter } from './core/waiting.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { PersistenceError } from '../errors.js';
-import { Registry } from '../server/registry.js';
+import { MemoryStore } from '../core/memory-store.js';
 import { fsyncDirSync, makePrivateDir } from './files.js';
 import { type DataDirReport, loadDataDir, type Truncation } from './loader.js';
 import { lockDataDir } from './lock-file.js';
@@ -32,7 +32,7 @@ export async function checkDataDir(dir: string, repair: boolean, warn: (line: st
   const lock = lockDataDir(dir, warn);
   if (repair) makePrivateDir(dir, warn);
   try {
-    const registry = new Registry();
+    const registry = new MemoryStore();
     const report = await loadDataDir(dir, registry);
     const repaired: string[] = [];
     if (!repair) return { report, objects: registry.size, repaired };
@@ -44,7 +44,7 @@ export async function checkDataDir(dir: string, repair: boolean, warn: (line: st
     }
     if (repaired.length === 0) return { report, objects: registry.size, repaired };
     fsyncDirSync(dir);
-    const after = await loadDataDir(dir, new Registry());
+    const after = await loadDataDir(dir, new MemoryStore());
     return { report, objects: registry.size, repaired, after };
   } finally {
     lock.release();

@@ -5,12 +5,12 @@
  */
 import { OperationError } from '../errors.js';
 import { DUMP_FORMAT, DUMP_VERSION, type Dump, type ObjectImage } from '../protocol/dump.js';
-import type { Registry } from '../server/registry.js';
+import type { Store } from '../core/store.js';
 import { VERSION } from '../version.js';
-import { captureAll, fillObject, parseImages, ReplayError, toImage } from './state.js';
+import { captureAll, parseImages, ReplayError, toImage } from './state.js';
 
 /** Every object at this instant (synchronous, so the dump is consistent across objects). */
-export function makeDump(registry: Registry, instance: string): Dump {
+export function makeDump(registry: Store, instance: string): Dump {
   return {
     format: DUMP_FORMAT,
     version: DUMP_VERSION,
@@ -37,13 +37,13 @@ export function parseDump(value: unknown): ObjectImage[] {
 }
 
 /**
- * Creates every object of `dump` with its contents, all or nothing. No object of the dump may
- * exist yet: restore never overwrites (INVALID_ARGUMENT naming them). Journaled like any change:
- * each object's creation and its contents (`fill`), in the caller's one record.
+ * Creates every object of `dump` with its contents, all or nothing, in one transaction of its own
+ * (one log record: each object's creation and its contents, `fill`). No object of the dump may
+ * exist yet: restore never overwrites (INVALID_ARGUMENT naming them).
  * @returns the number of objects created.
  * @throws OperationError INVALID_ARGUMENT (bad dump, names taken), UNKNOWN_TYPE.
  */
-export function restoreDump(registry: Registry, dump: unknown): number {
+export function restoreDump(registry: Store, dump: unknown): number {
   const images = parseDump(dump);
   const taken = images.filter((image) => registry.peek(image.name) !== undefined).map((image) => image.name);
   if (taken.length > 0) {
@@ -54,27 +54,26 @@ export function restoreDump(registry: Registry, dump: unknown): number {
       { names: taken },
     );
   }
-  const before = registry.size;
+  // Undoable although not atomic: a bad image half-way drops every object created before it.
+  const tx = registry.begin(undefined, null, false, true);
   try {
     for (const [index, image] of images.entries()) {
       // A condition earlier in the dump may have created the lock it shares.
       const existing = registry.peek(image.name);
-      if (existing === undefined) registry.resolve(image.type, image.name, image.init ?? undefined);
+      if (existing === undefined) registry.resolve(image.type, image.name, image.init ?? undefined, tx);
       else if (existing.type.name !== image.type) throw new ReplayError(`object #${index} ${JSON.stringify(image.name)} is a ${image.type}, but a condition already made it a ${existing.type.name}`);
       try {
-        fillObject(registry, image.name, image.meta, image.items);
+        tx.emit(['fill', image.name, image.meta, image.items]);
       } catch (err) {
         if (err instanceof ReplayError) throw new ReplayError(`object #${index} (${image.type} ${JSON.stringify(image.name)}): ${err.message}`);
         throw err;
       }
-      registry.journal?.add(['fill', image.name, image.meta, image.items]);
     }
   } catch (err) {
-    // Undo: every object created since the start (Map order puts them last), newest first.
-    const created = [...registry.entries()].slice(before).map(([name]) => name);
-    for (const name of created.reverse()) registry.delete(name);
+    tx.rollback();
     if (err instanceof ReplayError) throw new OperationError('INVALID_ARGUMENT', `restore: ${err.message}; nothing was restored`);
     throw err;
   }
+  tx.commit();
   return images.length;
 }

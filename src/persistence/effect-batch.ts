@@ -10,10 +10,10 @@
  * kept as it came, in order.
  *
  * Only whole requests are added, so a record is still all-or-nothing on replay: a crash loses a
- * suffix of requests, never part of one. Stored values are never mutated (server/journal.ts), so
+ * suffix of requests, never part of one. Stored values are never mutated (core/effects.ts), so
  * holding them until the record is sealed writes what the request stored.
  */
-import type { Effect } from '../server/journal.js';
+import type { AnyEffect, Effect } from '../core/effects.js';
 
 /** A dict key's latest value in the batch. */
 interface KeySet {
@@ -50,9 +50,11 @@ export class EffectBatch {
   }
 
   /** Adds the effects of one whole request (or atomic batch), in order. */
-  add(effects: readonly Effect[]): void {
+  add(effects: readonly AnyEffect[]): void {
     if (this.isSealed) throw new Error('effects added to a sealed log record');
-    for (const effect of effects) {
+    for (const change of effects) {
+      // Built-in kinds are recognised by name; other types' effects are kept as they came.
+      const effect = change as Effect;
       if (effect[0] === 'dset') this.set(effect[1], effect[2], effect[3]);
       else this.push(effect);
     }
@@ -93,17 +95,17 @@ export class EffectBatch {
     this.size += size + 1;
   }
 
-  private push(effect: Effect): void {
+  private push(effect: AnyEffect): void {
     switch (effect[0]) {
       case 'ddel':
-        this.openSets.get(effect[1])?.delete(effect[2]);
+        this.openSets.get(effect[1] as string)?.delete(effect[2] as string);
         break;
       case 'dclear':
       case 'fill':
-        this.openSets.delete(effect[1]);
+        this.openSets.delete(effect[1] as string);
         break;
       case 'create':
-        this.openSets.delete(effect[2]);
+        this.openSets.delete(effect[2] as string);
         break;
       default:
         break;

@@ -4,8 +4,8 @@
  * damaged data) and `syncmgr check` (which describes and repairs it) share one reading.
  */
 import { existsSync, statSync } from 'node:fs';
-import type { Effect } from '../server/journal.js';
-import type { Registry } from '../server/registry.js';
+import type { AnyEffect } from '../core/effects.js';
+import type { Store } from '../core/store.js';
 import { createDataDir, type DataFile, listDataDir, segmentName, snapshotName } from './files.js';
 import { hasRecords, type SegmentScan, scanSegment } from './segment-reader.js';
 import { loadSnapshot, SnapshotError } from './snapshot.js';
@@ -56,7 +56,7 @@ export interface DataDirReport {
  * Loads `dir` into `registry`, whose journal must ignore additions meanwhile. Creates `dir` if it
  * does not exist. Stops at the first damage that is not a torn tail and reports it in `fatal`.
  */
-export async function loadDataDir(dir: string, registry: Registry): Promise<DataDirReport> {
+export async function loadDataDir(dir: string, registry: Store): Promise<DataDirReport> {
   if (!existsSync(dir)) createDataDir(dir);
   else if (!statSync(dir).isDirectory()) return empty(dir, { message: `${dir} is not a directory` });
   const listing = listDataDir(dir);
@@ -166,7 +166,7 @@ export async function loadDataDir(dir: string, registry: Registry): Promise<Data
 }
 
 /** Applies one log record (a JSON array of effects); returns how many. */
-function replayRecord(registry: Registry, payload: Buffer): number {
+function replayRecord(registry: Store, payload: Buffer): number {
   let effects: unknown;
   try {
     effects = JSON.parse(payload.toString('utf8'));
@@ -174,7 +174,7 @@ function replayRecord(registry: Registry, payload: Buffer): number {
     throw new ReplayError('the record is not JSON');
   }
   if (!Array.isArray(effects)) throw new ReplayError('a log record must be an array of effects');
-  for (const effect of effects) applyEffect(registry, effect as Effect);
+  for (const effect of effects) applyEffect(registry, effect as AnyEffect);
   return effects.length;
 }
 

@@ -12,7 +12,7 @@
  */
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Registry } from '../server/registry.js';
+import type { Store } from '../core/store.js';
 import { FILE_MODE, fsyncDir, snapshotName } from './files.js';
 import { encodeRecords, RecordDecoder } from './record.js';
 import { type CapturedObject, fillObject, ReplayError } from './state.js';
@@ -128,7 +128,7 @@ export class SnapshotError extends Error {
  * Loads a snapshot file into `registry` (whose journal must be in replay mode).
  * @throws SnapshotError naming the offset of the first record that is damaged or does not apply.
  */
-export async function loadSnapshot(path: string, registry: Registry): Promise<{ seq: number; objects: number; bytes: number }> {
+export async function loadSnapshot(path: string, registry: Store): Promise<{ seq: number; objects: number; bytes: number }> {
   const file = await open(path, 'r');
   const decoder = new RecordDecoder();
   const chunk = Buffer.allocUnsafe(WRITE_BYTES);
@@ -186,7 +186,7 @@ function checkHeader(value: unknown, offset: number): SnapshotHeader {
 }
 
 /** Applies one record after the header; true for the end record. */
-function applySnapshotRecord(registry: Registry, value: unknown): boolean {
+function applySnapshotRecord(registry: Store, value: unknown): boolean {
   if (!Array.isArray(value)) throw new ReplayError('a snapshot record must be an array');
   switch (value[0]) {
     case 'object': {

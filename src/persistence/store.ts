@@ -8,8 +8,8 @@ import { close, fstat, ftruncate, fsync, open, read, unlinkSync, write } from 'n
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PersistenceError } from '../errors.js';
-import type { Effect, RequestJournal } from '../server/journal.js';
-import type { Registry } from '../server/registry.js';
+import type { AnyEffect, RequestJournal } from '../core/effects.js';
+import type { Store as ObjectStore } from '../core/store.js';
 import { EffectBatch } from './effect-batch.js';
 import { createDataDir, FILE_MODE, fsyncDir, listDataDir, makePrivateDir, segmentName } from './files.js';
 import { type DataDirReport, loadDataDir } from './loader.js';
@@ -64,16 +64,14 @@ export interface CompactionResult {
 export class Store implements RequestJournal {
   readonly dir: string;
   readonly policy: FsyncPolicy;
-  private readonly registry: Registry;
+  private readonly registry: ObjectStore;
   private readonly options: StoreOptions;
   private readonly lock: DirLock;
   private writer!: LogWriter;
-  private group: Effect[] = [];
-  private depth = 0;
   /** The log record that finished requests join until the writer takes it. */
   private openRecord: EffectBatch | undefined;
-  /** While loading, replayed changes must not be journaled again. */
-  private replaying = true;
+  /** Stops the subscription to the change stream. */
+  private unsubscribe: () => void = () => {};
   /** Log bytes in segments before the current one that the next snapshot will fold in. */
   private olderLogBytes = 0;
   private snapshotBytes = 0;
@@ -84,7 +82,7 @@ export class Store implements RequestJournal {
   private closing = false;
   private failed = false;
 
-  private constructor(registry: Registry, options: StoreOptions, lock: DirLock) {
+  private constructor(registry: ObjectStore, options: StoreOptions, lock: DirLock) {
     this.registry = registry;
     this.options = options;
     this.dir = options.dir;
@@ -93,12 +91,12 @@ export class Store implements RequestJournal {
   }
 
   /**
-   * Locks `options.dir`, loads it into `registry` (which must be empty) and makes the store its
-   * journal.
+   * Locks `options.dir`, loads it into `registry` (which must be empty), then logs every change
+   * `registry` commits (its change stream) until closed.
    * @throws PersistenceError DATA_DIR_LOCKED (another server has it), DATA_CORRUPT (damage other
    *   than a torn last record; the message names the file and offset).
    */
-  static async open(registry: Registry, options: StoreOptions): Promise<Store> {
+  static async open(registry: ObjectStore, options: StoreOptions): Promise<Store> {
     const log = options.log ?? (() => {});
     const { dir } = options;
     createDataDir(dir);
@@ -106,7 +104,6 @@ export class Store implements RequestJournal {
     const narrowed = makePrivateDir(dir, (line) => log(`warning: ${line}`));
     if (narrowed.length > 0) log(`warning: made ${narrowed.length === 1 ? narrowed[0] : `${narrowed.length} paths in ${dir}`} private (only this user may read the stored data)`);
     const store = new Store(registry, options, lock);
-    registry.journal = store;
     try {
       const started = performance.now();
       const report = await loadDataDir(dir, registry);
@@ -133,46 +130,20 @@ export class Store implements RequestJournal {
         { seq: report.next.seq, fd, size: report.next.validBytes, allocated },
         { policy: options.fsync, onError: (err) => store.fail(err), onWritten: () => store.maybeCompact() },
       );
-      store.replaying = false;
+      // One log record per committed transaction (a request, a whole atomic batch, a restore).
+      store.unsubscribe = registry.changes.subscribe((_revision, effects) => store.record(effects));
       log(`loaded ${dir} in ${Math.round(performance.now() - started)} ms: ${registry.size} objects ` +
         `(${report.snapshot === undefined ? 'no snapshot' : `${report.snapshot.file.name} with ${report.snapshot.objects}`}, ` +
         `${report.effects} changes replayed from ${report.segments.length} log segment(s)); fsync ${options.fsync}`);
       store.maybeCompact();
       return store;
     } catch (err) {
-      registry.journal = undefined;
       lock.release();
       throw err;
     }
   }
 
-  // RequestJournal: see server/journal.ts.
-
-  add(effect: Effect): void {
-    if (this.replaying) return;
-    if (this.depth > 0) {
-      this.group.push(effect);
-      return;
-    }
-    this.record([effect]);
-  }
-
-  begin(): void {
-    this.depth++;
-  }
-
-  end(): void {
-    if (--this.depth > 0 || this.group.length === 0) return;
-    const effects = this.group;
-    this.group = [];
-    this.record(effects);
-  }
-
-  discard(): void {
-    // A rollback undoes every change but the creation of an object another one made on the way
-    // (a condition's shared lock): that object still exists, so its creation stays journaled.
-    this.group = this.group.filter((effect) => effect[0] === 'create' && this.registry.peek(effect[2])?.type.name === effect[1]);
-  }
+  // RequestJournal: see core/effects.ts.
 
   get holdsAnswers(): boolean {
     return this.policy === 'always';
@@ -222,6 +193,7 @@ export class Store implements RequestJournal {
     if (this.closing) return;
     this.closing = true;
     await this.compacting;
+    this.unsubscribe();
     try {
       await this.writer.close();
     } finally {
@@ -230,7 +202,7 @@ export class Store implements RequestJournal {
   }
 
   /** Adds one whole request's effects to the open log record, appending a new one if needed. */
-  private record(effects: readonly Effect[]): void {
+  private record(effects: readonly AnyEffect[]): void {
     let open = this.openRecord;
     if (open === undefined || open.sealed || open.size >= MAX_OPEN_RECORD_CHARS) {
       open = new EffectBatch();

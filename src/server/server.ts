@@ -32,10 +32,11 @@ import {
   HandshakeSlots,
   peerKey,
 } from './handshake-slots.js';
-import type { RequestJournal } from './journal.js';
+import type { RequestJournal } from '../core/effects.js';
 import { RepeatLog } from './repeat-log.js';
 import { isAllowedOrigin, normalizeOrigin } from './ws-origin.js';
-import { Registry } from './registry.js';
+import { MemoryStore } from '../core/memory-store.js';
+import type { ObjectType } from '../core/object-type.js';
 import { Session } from './session.js';
 import { MemoryLimit, StorageLimits } from './storage-limits.js';
 
@@ -48,6 +49,11 @@ export interface ServerOptions {
   port?: number | false;
   /** Unix socket path to listen on as well. A stale socket file there is replaced. */
   socket?: string;
+  /**
+   * Object types of the program's own, served beside the built-in ones; their state is persisted
+   * and replayed through their `apply`, `capture` and `fill` like the built-in ones'.
+   */
+  types?: readonly ObjectType<any>[];
   /** WebSocket port to listen on as well (0 picks a free one), on `host`. */
   wsPort?: number;
   /** Largest frame payload accepted after the handshake, in bytes (default 16 MiB). */
@@ -127,7 +133,9 @@ type Listener = { endpoint: Endpoint; close(): Promise<void> };
 // types, where the clause would not hold. Handing `this` to each Session checks the shape anyway.
 export class SyncServer {
   /** @internal The shared objects, for sessions. */
-  readonly registry = new Registry();
+  readonly registry = new MemoryStore();
+  /** --max-memory's sampler, started and stopped with the server. */
+  private memoryLimit: MemoryLimit | undefined;
   /** Changes on every start: clients compare it to detect a restarted server. */
   readonly instanceId = randomUUID();
   readonly maxFrameBytes: number;
@@ -161,6 +169,7 @@ export class SyncServer {
       throw new ConfigurationError('an authkey is required: pass --authkey, --authkey-file or set SYNCMGR_AUTHKEY');
     }
     this.options = options;
+    for (const type of options.types ?? []) this.registerType(type);
     this.authkey = typeof options.authkey === 'string' ? Buffer.from(options.authkey, 'utf8') : options.authkey;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
@@ -174,6 +183,7 @@ export class SyncServer {
     }
     if (options.maxMemoryBytes !== undefined || options.maxObjects !== undefined) {
       const memory = options.maxMemoryBytes !== undefined ? new MemoryLimit(options.maxMemoryBytes, (line) => this.log(line)) : undefined;
+      this.memoryLimit = memory;
       this.registry.limits = new StorageLimits(memory, options.maxObjects);
     }
     if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
@@ -229,7 +239,7 @@ export class SyncServer {
       throw err;
     }
     if (this.listeners.length === 0) throw new ConfigurationError('nothing to listen on: enable TCP, --socket or --ws-port');
-    this.registry.limits?.memory?.start();
+    this.memoryLimit?.start();
     const sweepEvery = Math.max(10, Math.min(1000, Math.floor(this.sessionTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), sweepEvery);
     this.sweeper.unref();
@@ -258,7 +268,7 @@ export class SyncServer {
     clearInterval(this.sweeper);
     this.throttle.close();
     this.peerLog.close();
-    this.registry.limits?.memory?.stop();
+    this.memoryLimit?.stop();
     const listeners = this.listeners;
     this.listeners = [];
     // Listeners stop accepting at once; an http server's close() only resolves when its upgraded
@@ -290,6 +300,15 @@ export class SyncServer {
     await listenersClosed;
     // Last: the sessions' releases above may still have journaled changes.
     await this.store?.close();
+  }
+
+  /**
+   * Serves objects of `type` as well. Before listen(), so that a data directory holding some
+   * loads them. @throws ConfigurationError when a type of that name is served already.
+   */
+  registerType(type: ObjectType<any>): void {
+    if (this.store !== undefined || this.listeners.length > 0) throw new ConfigurationError(`register type ${JSON.stringify(type.name)} before listen()`);
+    this.registry.register(type);
   }
 
   /** Writing the data directory failed: stop at once; whatever was not yet answered stays unknown. */

@@ -21,21 +21,20 @@ import {
 import { makeDump, restoreDump } from '../persistence/dump.js';
 import type { Channel } from '../transport/channel.js';
 import { VERSION } from '../version.js';
-import { dispatchObjectOp } from './dispatch.js';
-import type { RequestJournal } from './journal.js';
-import type { OpContext } from './objects/types.js';
-import type { Registry } from './registry.js';
-import { type Holding, type SessionHandle, Waiter, type WaitOptions, type WaitQueue } from './waiting.js';
+import { dispatchObjectOp } from '../core/dispatch.js';
+import type { RequestJournal } from '../core/effects.js';
+import type { Store } from '../core/store.js';
+import type { Holding, SessionHandle, Waiter } from '../core/waiting.js';
 
 /** What a session needs from its server. */
 export interface SessionHost {
-  readonly registry: Registry;
+  readonly registry: Store;
   readonly instanceId: string;
   readonly maxFrameBytes: number;
   readonly isClosing: boolean;
   /** A session silent for longer than this is ended (docs/PROTOCOL.md §4.4). */
   readonly sessionTimeoutMs: number;
-  /** Set when changes are persisted (--data-dir): see server/journal.ts. */
+  /** Set when changes are persisted (--data-dir): see core/effects.ts. */
   readonly journal?: RequestJournal | undefined;
   log(line: string): void;
 }
@@ -191,21 +190,18 @@ export class Session implements SessionHandle {
 
   /**
    * {@link serve} when changes are persisted: the request's changes (all of an atomic batch's)
-   * go into one log record, and the answer waits, under fsync `always`, until every change it may
+   * went into one log record at its commit, and the answer waits, under fsync `always`, until every change it may
    * have observed is on disk (docs/PERSISTENCE.md).
    */
   private serveJournaled(request: Request, journal: RequestJournal): void {
     const { id } = request;
     let result: unknown;
     let failed = false;
-    journal.begin();
     try {
       result = this.run(request);
     } catch (err) {
       result = err;
       failed = true;
-    } finally {
-      journal.end();
     }
     if (result instanceof Promise) {
       result.then(
@@ -225,7 +221,7 @@ export class Session implements SessionHandle {
   private run(request: Request): unknown {
     if (request.type === undefined) return this.serverOp(request);
     this.checkServing();
-    const context = new RequestContext(this, request.id, false);
+    const context = this.host.registry.begin(this, request.id, false);
     const result = dispatchObjectOp(this.host.registry, request, context);
     this.wokeOthers = context.commit();
     return result;
@@ -255,12 +251,7 @@ export class Session implements SessionHandle {
         return makeDump(this.host.registry, this.host.instanceId);
       case 'restore':
         this.checkServing();
-        try {
-          return { restored: restoreDump(this.host.registry, request.args[0]) };
-        } catch (err) {
-          this.journal?.discard();
-          throw err;
-        }
+        return { restored: restoreDump(this.host.registry, request.args[0]) };
       default:
         throw new OperationError(
           'UNKNOWN_METHOD',
@@ -303,7 +294,7 @@ export class Session implements SessionHandle {
 
   /**
    * atomic([op, ...]) → [result, ...]: runs every operation with nothing interleaved, or none of
-   * them. Each change records its undo step; on the first failure they run in reverse and the
+   * them. Each change keeps its inverse; on the first failure they are applied in reverse and the
    * error names the failed operation. Wake-ups of other clients wait for the commit.
    */
   private atomic(request: Request): unknown[] {
@@ -313,7 +304,7 @@ export class Session implements SessionHandle {
     } catch (err) {
       throw new OperationError((err as MessageError).code, (err as MessageError).message);
     }
-    const context = new RequestContext(this, request.id, true);
+    const context = this.host.registry.begin(this, request.id, true);
     const results: unknown[] = [];
     for (let index = 0; index < batch.length; index++) {
       const op = batch[index]!;
@@ -379,61 +370,4 @@ function resultTooLarge(maxBytes: number): OperationError {
     `the result would be larger than the server's frame limit of ${maxBytes} bytes (serve --max-frame), so it was not sent and nothing was changed; ask for less at a time (fewer keys, a slice)`,
     { maxBytes },
   );
-}
-
-/** The {@link OpContext} of one request (or one atomic batch). */
-class RequestContext implements OpContext {
-  private undoSteps: Array<() => void> | undefined;
-  private deferred: Array<() => void> | undefined;
-  private committed = false;
-
-  constructor(
-    readonly session: Session,
-    readonly requestId: unknown,
-    readonly atomic: boolean,
-  ) {}
-
-  get sessionId(): number {
-    return this.session.sessionId;
-  }
-
-  undo(step: () => void): void {
-    // [step] rather than [] and a push, which grows the new array to 17 slots.
-    if (!this.atomic) return;
-    if (this.undoSteps === undefined) this.undoSteps = [step];
-    else this.undoSteps.push(step);
-  }
-
-  defer(step: () => void): void {
-    // After the commit (an operation deferring after an await, or queued behind a mutex) there is
-    // nothing left to wait for: wake up at once.
-    if (this.committed) step();
-    else if (this.deferred === undefined) this.deferred = [step];
-    else this.deferred.push(step);
-  }
-
-  wait<T>(queue: WaitQueue<T>, options: WaitOptions): Promise<T> {
-    if (this.atomic) throw new OperationError('WOULD_BLOCK', 'this operation would block, which an atomic batch cannot do');
-    if (!this.session.isOpen) throw new OperationError('SHUTTING_DOWN', 'the session closed');
-    return new Waiter(queue, this.session, this.requestId, options).promise;
-  }
-
-  /** Runs the deferred wake-ups, in order. Returns whether there were any. */
-  commit(): boolean {
-    this.committed = true;
-    const deferred = this.deferred;
-    if (deferred === undefined) return false;
-    this.deferred = undefined;
-    for (const step of deferred) step();
-    return true;
-  }
-
-  /** Undoes every recorded change, newest first, forgets the wake-ups, and drops their journal entries. */
-  rollback(): void {
-    const steps = this.undoSteps ?? [];
-    this.undoSteps = undefined;
-    this.deferred = undefined;
-    for (let i = steps.length - 1; i >= 0; i--) steps[i]!();
-    this.session.journal?.discard();
-  }
 }

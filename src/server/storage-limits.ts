@@ -17,7 +17,7 @@
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { OperationError } from '../errors.js';
-import type { ObjectType } from './objects/types.js';
+import type { ObjectType } from '../core/object-type.js';
 
 /** How often the heap is read. A burst may overshoot the limit by what clients write meanwhile. */
 const SAMPLE_EVERY_MS = 100;

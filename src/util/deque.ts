@@ -16,6 +16,11 @@ export class Deque<T> {
     return this.length > 0 ? this.items.pop() : undefined;
   }
 
+  /** The first item, left in place. */
+  peekFirst(): T | undefined {
+    return this.length > 0 ? this.items[this.head] : undefined;
+  }
+
   shift(): T | undefined {
     if (this.length === 0) return undefined;
     const item = this.items[this.head]!;

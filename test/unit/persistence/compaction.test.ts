@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { snapshotName } from '../../../src/persistence/files.js';
 import { loadSnapshot, writeSnapshot } from '../../../src/persistence/snapshot.js';
 import { Store } from '../../../src/persistence/store.js';
-import type { DictState } from '../../../src/server/objects/dict.js';
-import { Registry } from '../../../src/server/registry.js';
+import type { DictState } from '../../../src/core/objects/dict.js';
+import { Registry } from '../../../src/core/memory-store.js';
 import { captureAll, toImage } from '../../../src/persistence/state.js';
 import { RecordDecoder } from '../../../src/persistence/record.js';
 import { tempDir } from '../../helpers/server.js';
@@ -72,7 +72,9 @@ describe('a failing compaction', () => {
     const started = Date.now();
     // Changes keep coming for 1.5 s: each written batch asks for a compaction.
     while (Date.now() - started < 1500) {
-      registry.journal!.add(['dset', 'd', `k${Date.now()}`, 1]);
+      const tx = registry.begin();
+      tx.emit(['dset', 'd', `k${Date.now()}`, 1]);
+      tx.commit();
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await until(() => failures().length >= 3, 5000);

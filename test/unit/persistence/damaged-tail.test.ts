@@ -12,8 +12,8 @@ import { segmentName } from '../../../src/persistence/files.js';
 import { loadDataDir } from '../../../src/persistence/loader.js';
 import { encodeRecord, encodeRecords } from '../../../src/persistence/record.js';
 import { Store } from '../../../src/persistence/store.js';
-import type { DictState } from '../../../src/server/objects/dict.js';
-import { Registry } from '../../../src/server/registry.js';
+import type { DictState } from '../../../src/core/objects/dict.js';
+import { Registry } from '../../../src/core/memory-store.js';
 import { tempDir } from '../../helpers/server.js';
 
 const GOOD = [JSON.stringify([['create', 'dict', 'd', null], ['dset', 'd', 'a', 1]]), JSON.stringify([['dset', 'd', 'b', 2]])];

@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { EffectBatch } from '../../../src/persistence/effect-batch.js';
 import { applyEffect, captureAll } from '../../../src/persistence/state.js';
-import type { Effect } from '../../../src/server/journal.js';
-import { Registry } from '../../../src/server/registry.js';
+import type { Effect } from '../../../src/core/effects.js';
+import { Registry } from '../../../src/core/memory-store.js';
 import { random } from '../../helpers/random.js';
 
 /** Every object of `registry` with its items, in order: what a replay must reproduce. */

@@ -8,12 +8,12 @@ import { loadDataDir } from '../../../src/persistence/loader.js';
 import { encodeRecord, encodeRecords } from '../../../src/persistence/record.js';
 import { writeSnapshot } from '../../../src/persistence/snapshot.js';
 import { captureAll, toImage } from '../../../src/persistence/state.js';
-import type { Effect } from '../../../src/server/journal.js';
-import type { DictState } from '../../../src/server/objects/dict.js';
-import type { ListState } from '../../../src/server/objects/list.js';
-import type { LockState } from '../../../src/server/objects/lock.js';
-import type { QueueState } from '../../../src/server/objects/queue.js';
-import { Registry } from '../../../src/server/registry.js';
+import type { Effect } from '../../../src/core/effects.js';
+import type { DictState } from '../../../src/core/objects/dict.js';
+import type { ListState } from '../../../src/core/objects/list.js';
+import type { LockState } from '../../../src/core/objects/lock.js';
+import type { QueueState } from '../../../src/core/objects/queue.js';
+import { Registry } from '../../../src/core/memory-store.js';
 import { tempDir } from '../../helpers/server.js';
 
 /** A segment file holding one record per group of effects. */
@@ -122,7 +122,7 @@ describe('loadDataDir', () => {
     const dir = tempDir();
     writeSegment(dir, 1, [[['create', 'dict', 'd', null]], [['lsplice', 'd', 0, 0, [1]]]]);
     const { report } = await load(dir);
-    expect(report.fatal?.message).toMatch(/offset \d+ passed its checksum but does not apply \("d" is a dict, not a list\)/);
+    expect(report.fatal?.message).toMatch(/offset \d+ passed its checksum but does not apply \("d" is a dict, which has no change "lsplice"\)/);
   });
 
   it('loads a snapshot, then the segments from its number on', async () => {

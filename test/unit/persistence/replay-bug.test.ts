@@ -10,7 +10,7 @@ import { segmentName, snapshotName } from '../../../src/persistence/files.js';
 import { loadDataDir } from '../../../src/persistence/loader.js';
 import { encodeRecords } from '../../../src/persistence/record.js';
 import { Store } from '../../../src/persistence/store.js';
-import { Registry } from '../../../src/server/registry.js';
+import { Registry } from '../../../src/core/memory-store.js';
 import { run } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/server.js';
 

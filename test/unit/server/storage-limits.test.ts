@@ -1,7 +1,7 @@
 /** MemoryLimit moves between under and over on its readings, confirming with a collection, and logs each crossing once. */
 import { describe, expect, it } from 'vitest';
 import { OperationError } from '../../../src/errors.js';
-import { dictType } from '../../../src/server/objects/dict.js';
+import { dictType } from '../../../src/core/objects/dict.js';
 import { MemoryLimit, StorageLimits } from '../../../src/server/storage-limits.js';
 
 function limitWith(readings: number[]): { limit: MemoryLimit; logs: string[] } {

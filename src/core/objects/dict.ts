@@ -10,67 +10,90 @@
 import { OperationError } from '../../errors.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import { checkArity, describeJsonType, entriesArg, numberArg, stringArg, stringArrayArg } from '../args.js';
-import type { Journal } from '../journal.js';
-import { type ObjectType, type OpContext, type Operation, opsTable } from './types.js';
+import { type AnyEffect, ReplayError, unknownEffect } from '../effects.js';
+import { type ObjectType, type OpContext, type Operation, opsTable } from '../object-type.js';
 
 /**
  * A Map keeps keys as plain data: `__proto__` or `constructor` are keys like any other. The name
- * and journal are set when the server persists changes; a plain `new Map()` works as a state too.
+ * goes into the effects; a plain `new Map()` works as a state too.
  */
 export class DictState extends Map<string, unknown> {
   name?: string;
-  journal?: Journal | undefined;
 
-  constructor(name?: string, journal?: Journal) {
+  constructor(name?: string) {
     super();
     this.name = name;
-    this.journal = journal;
   }
 }
 
-/** Journals `key` = `value` (server/journal.ts); a no-op in memory. */
-function logSet(dict: DictState, key: string, value: unknown): void {
-  dict.journal?.add(['dset', dict.name!, key, value]);
-}
+type DictEffect =
+  | readonly ['dset', name: string, key: string, value: unknown]
+  | readonly ['ddel', name: string, key: string]
+  | readonly ['dclear', name: string]
+  /** Never published: undoes a `ddel` by putting `key` back at `position` (key order is state). */
+  | readonly ['dput', name: string, key: string, value: unknown, position: number];
 
-function logDelete(dict: DictState, key: string): void {
-  dict.journal?.add(['ddel', dict.name!, key]);
-}
-
-/** Inside an atomic batch, records how to put `key` back as it is now. */
-function remember(dict: DictState, key: string, context: OpContext): void {
-  if (!context.atomic) return;
-  if (dict.has(key)) {
-    const previous = dict.get(key);
-    context.undo(() => void dict.set(key, previous));
-  } else {
-    context.undo(() => void dict.delete(key));
-  }
+function set(dict: DictState, key: string, value: unknown, context: OpContext): void {
+  context.emit(['dset', dict.name!, key, value]);
 }
 
 /**
- * Inside an atomic batch, before `key` (present) is deleted: records how to put it back at its
- * place. Re-setting it would append it at the end, and the order of keys is part of the state
- * (docs/PROTOCOL.md §7.1): the replay of the log, which never saw the rolled-back batch, keeps it.
+ * Deletes `key` (present) and, when `undoable`, returns how to put it back at its place.
+ * Re-setting it would append it at the end, and the order of keys is part of the state
+ * (docs/PROTOCOL.md §7.1): the replay of the log, which never saw a rolled-back batch, keeps it.
  */
-function rememberDeleted(dict: DictState, key: string, context: OpContext): void {
-  if (!context.atomic) return;
+function deleteKey(dict: DictState, name: string, key: string, undoable: boolean): DictEffect | undefined {
+  if (!undoable) {
+    dict.delete(key);
+    return undefined;
+  }
+  if (!dict.has(key)) return undefined;
   const value = dict.get(key);
   let position = 0;
   for (const existing of dict.keys()) {
     if (existing === key) break;
     position++;
   }
-  context.undo(() => {
-    // Undo steps run newest first, so the dict is as it was right after this delete: the keys from
-    // `position` on are the ones that followed `key`. Move them behind it again.
-    const following = [...dict].slice(position);
-    dict.set(key, value);
-    for (const [k, v] of following) {
-      dict.delete(k);
-      dict.set(k, v);
+  dict.delete(key);
+  return ['dput', name, key, value, position];
+}
+
+/** The inverse of a delete: the dict is as it was right after it, so the keys from `position` on followed `key`. */
+function putBack(dict: DictState, key: string, value: unknown, position: number): void {
+  const following = [...dict].slice(position);
+  dict.set(key, value);
+  for (const [k, v] of following) {
+    dict.delete(k);
+    dict.set(k, v);
+  }
+}
+
+function applyDict(dict: DictState, effect: AnyEffect, undoable: boolean): AnyEffect | undefined {
+  // Indexed reads, not destructuring: this runs for every write.
+  const kind = effect[0];
+  const name = effect[1] as string;
+  if (kind === 'dset') {
+    const key = effect[2] as string;
+    if (typeof key !== 'string') throw new ReplayError(`dict ${JSON.stringify(name)}: a key must be a string`);
+    if (!undoable) {
+      dict.set(key, effect[3]);
+      return undefined;
     }
-  });
+    const inverse: DictEffect = dict.has(key) ? ['dset', name, key, dict.get(key)] : ['ddel', name, key];
+    dict.set(key, effect[3]);
+    return inverse;
+  }
+  if (kind === 'ddel') return deleteKey(dict, name, effect[2] as string, undoable);
+  if (kind === 'dclear') {
+    const inverse = undoable && dict.size > 0 ? (['fill', name, null, [...dict]] as const) : undefined;
+    dict.clear();
+    return inverse;
+  }
+  if (kind === 'dput') {
+    putBack(dict, effect[2] as string, effect[3], effect[4] as number);
+    return undefined;
+  }
+  throw unknownEffect('dict', effect);
 }
 
 function keyArg(args: unknown[], signature: string): string {
@@ -82,9 +105,7 @@ function setAll(signature: string): Operation<DictState> {
   return (dict, args, context) => {
     checkArity(args, 1, 1, signature);
     for (const [key, value] of entriesArg(args, 0, 'entries', signature)) {
-      remember(dict, key, context);
-      dict.set(key, value);
-      logSet(dict, key, value);
+      set(dict, key, value, context);
     }
     return null;
   };
@@ -92,7 +113,31 @@ function setAll(signature: string): Operation<DictState> {
 
 export const dictType: ObjectType<DictState> = {
   name: 'dict',
-  create: (_init, name, objects) => new DictState(name, objects.journal),
+  create: (_init, name) => new DictState(name),
+  apply: applyDict,
+  capture: (dict) => {
+    // Two flat arrays: about 10 ms per million entries, far cheaper than copying the Map.
+    const keys = Array.from(dict.keys());
+    const values = Array.from(dict.values());
+    return {
+      init: null,
+      meta: null,
+      items: {
+        count: keys.length,
+        slice: (start, end) => {
+          const pairs: unknown[] = [];
+          for (let i = start; i < end; i++) pairs.push([keys[i], values[i]]);
+          return pairs;
+        },
+      },
+    };
+  },
+  fill: (dict, _meta, items) => {
+    for (const pair of items ?? []) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') throw new ReplayError('dict items must be [key, value] pairs');
+      dict.set(pair[0], pair[1]);
+    }
+  },
   growingOps: new Set(['set', 'update', 'setMany', 'incr', 'setdefault', 'compareAndSet']),
   freeingOps: new Set(['delete', 'pop', 'clear']),
   ops: opsTable<DictState>({
@@ -108,9 +153,7 @@ export const dictType: ObjectType<DictState> = {
     set(dict, args, context) {
       checkArity(args, 2, 2, 'set(key, value)');
       const key = keyArg(args, 'set(key, value)');
-      remember(dict, key, context);
-      dict.set(key, args[1]);
-      logSet(dict, key, args[1]);
+      set(dict, key, args[1], context);
       return null;
     },
 
@@ -123,9 +166,7 @@ export const dictType: ObjectType<DictState> = {
       checkArity(args, 1, 1, 'delete(key)');
       const key = keyArg(args, 'delete(key)');
       if (!dict.has(key)) return false;
-      rememberDeleted(dict, key, context);
-      dict.delete(key);
-      logDelete(dict, key);
+      context.emit(['ddel', dict.name!, key]);
       return true;
     },
 
@@ -149,9 +190,7 @@ export const dictType: ObjectType<DictState> = {
       if (!Number.isSafeInteger(next) && Number.isInteger(current) && Number.isInteger(by)) {
         throw new OperationError('OUT_OF_RANGE', `incr: ${current} + ${by} is beyond ±(2^53 - 1), where integers are no longer exact`, { key });
       }
-      remember(dict, key, context);
-      dict.set(key, next);
-      logSet(dict, key, next);
+      set(dict, key, next, context);
       return next;
     },
 
@@ -177,14 +216,7 @@ export const dictType: ObjectType<DictState> = {
 
     clear(dict, args, context) {
       checkArity(args, 0, 0, 'clear()');
-      if (context.atomic) {
-        const saved = [...dict];
-        context.undo(() => {
-          for (const [key, value] of saved) dict.set(key, value);
-        });
-      }
-      if (dict.size > 0) dict.journal?.add(['dclear', dict.name!]);
-      dict.clear();
+      if (dict.size > 0) context.emit(['dclear', dict.name!]);
       return null;
     },
 
@@ -194,9 +226,7 @@ export const dictType: ObjectType<DictState> = {
       const key = keyArg(args, signature);
       if (dict.has(key)) {
         const value = dict.get(key);
-        rememberDeleted(dict, key, context);
-        dict.delete(key);
-        logDelete(dict, key);
+        context.emit(['ddel', dict.name!, key]);
         return value;
       }
       if (args.length > 1) return args[1];
@@ -207,9 +237,7 @@ export const dictType: ObjectType<DictState> = {
       checkArity(args, 2, 2, 'setdefault(key, value)');
       const key = keyArg(args, 'setdefault(key, value)');
       if (dict.has(key)) return dict.get(key);
-      remember(dict, key, context);
-      dict.set(key, args[1]);
-      logSet(dict, key, args[1]);
+      set(dict, key, args[1], context);
       return args[1];
     },
 
@@ -220,9 +248,7 @@ export const dictType: ObjectType<DictState> = {
       // A missing key compares equal to null, so compareAndSet(k, null, v) creates k.
       const current = dict.has(key) ? dict.get(key) : null;
       if (!jsonEqual(current, args[1])) return false;
-      remember(dict, key, context);
-      dict.set(key, args[2]);
-      logSet(dict, key, args[2]);
+      set(dict, key, args[2], context);
       return true;
     },
 

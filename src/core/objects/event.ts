@@ -1,28 +1,36 @@
 /** Event, as `threading.Event`: a flag that waiters block on until it is set. */
 import { checkArity } from '../args.js';
-import type { Journal } from '../journal.js';
+import { ReplayError, unknownEffect } from '../effects.js';
 import { timeoutArg, WaitQueue } from '../waiting.js';
-import { type ObjectType, opsTable } from './types.js';
+import { metaField, type ObjectType, opsTable } from '../object-type.js';
 
 export interface EventState {
   flag: boolean;
   readonly waiters: WaitQueue<boolean>;
-  /** Set when the server persists changes (server/journal.ts). */
   readonly name?: string;
-  readonly journal?: Journal | undefined;
 }
 
 export const eventType: ObjectType<EventState> = {
   name: 'event',
-  create: (_init, name, objects) => ({ flag: false, waiters: new WaitQueue(), name, journal: objects.journal }),
+  create: (_init, name) => ({ flag: false, waiters: new WaitQueue(), name }),
+  apply: (event, effect, undoable) => {
+    if (effect[0] !== 'event') throw unknownEffect('event', effect);
+    const was = event.flag;
+    event.flag = effect[2] === true;
+    return undoable ? ['event', effect[1], was] : undefined;
+  },
+  capture: (event) => ({ init: null, meta: { flag: event.flag } }),
+  fill: (event, meta) => {
+    if (meta === undefined || meta === null) return;
+    const flag = metaField(meta, 'flag');
+    if (typeof flag !== 'boolean') throw new ReplayError('event meta.flag must be a boolean');
+    event.flag = flag;
+  },
   ops: opsTable<EventState>({
     /** set() → null: sets the flag and wakes every waiter. */
     set(event, args, context) {
       checkArity(args, 0, 0, 'set()');
-      const was = event.flag;
-      event.flag = true;
-      if (!was) event.journal?.add(['event', event.name!, true]);
-      if (context.atomic) context.undo(() => void (event.flag = was));
+      if (!event.flag) context.emit(['event', event.name!, true]);
       context.defer(() => {
         for (const waiter of event.waiters.drain()) waiter.grant(true);
       });
@@ -32,10 +40,7 @@ export const eventType: ObjectType<EventState> = {
     /** clear() → null. */
     clear(event, args, context) {
       checkArity(args, 0, 0, 'clear()');
-      const was = event.flag;
-      event.flag = false;
-      if (was) event.journal?.add(['event', event.name!, false]);
-      if (context.atomic) context.undo(() => void (event.flag = was));
+      if (event.flag) context.emit(['event', event.name!, false]);
       return null;
     },
 

@@ -6,10 +6,10 @@
  */
 import { OperationError } from '../../errors.js';
 import { checkArity, stringArg } from '../args.js';
-import type { Journal } from '../journal.js';
+import { unknownEffect } from '../effects.js';
 import { type Holding, type SessionHandle, timeoutArg, WaitQueue } from '../waiting.js';
 import { newToken } from './lock.js';
-import { type ObjectType, type OpContext, opsTable } from './types.js';
+import { metaField, type ObjectType, type OpContext, opsTable, safeCount } from '../object-type.js';
 
 interface Permit extends Holding {
   readonly token: string;
@@ -20,12 +20,14 @@ export interface SemaphoreState {
   readonly name: string;
   readonly bounded: boolean;
   readonly initial: number;
-  /** Permits available now. */
+  /**
+   * Permits available now. Only a release without a token changes the capacity (`sadd`, durable);
+   * a permit taken or given back by its holder moves between here and {@link permits}, which end
+   * with the session and are not logged.
+   */
   value: number;
   readonly permits: Map<string, Permit>;
   readonly waiters: WaitQueue<{ token: string }>;
-  /** Set when the server persists changes (server/journal.ts). */
-  readonly journal?: Journal | undefined;
 }
 
 function readInit(init: unknown, typeName: string): number {
@@ -74,9 +76,26 @@ function checkBound(sem: SemaphoreState): void {
 function semaphoreType(typeName: 'semaphore' | 'boundedSemaphore'): ObjectType<SemaphoreState> {
   return {
     name: typeName,
-    create: (init, name, objects) => {
+    create: (init, name) => {
       const initial = readInit(init, typeName);
-      return { name, bounded: typeName === 'boundedSemaphore', initial, value: initial, permits: new Map(), waiters: new WaitQueue(), journal: objects.journal };
+      return { name, bounded: typeName === 'boundedSemaphore', initial, value: initial, permits: new Map(), waiters: new WaitQueue() };
+    },
+    apply: (sem, effect, undoable) => {
+      switch (effect[0]) {
+        case 'sadd':
+          sem.value += 1;
+          return undoable ? ['ssub', sem.name] : undefined;
+        case 'ssub': // the inverse of sadd, never published
+          sem.value -= 1;
+          return undefined;
+        default:
+          throw unknownEffect(typeName, effect);
+      }
+    },
+    // Held permits come back on a restart: what persists is the capacity.
+    capture: (sem) => ({ init: { value: sem.initial }, meta: { value: sem.value + sem.permits.size } }),
+    fill: (sem, meta) => {
+      if (meta !== undefined && meta !== null) sem.value = safeCount(metaField(meta, 'value'), 'semaphore meta.value');
     },
     checkInit: (sem, init, name) => {
       if (init !== undefined && readInit(init, typeName) !== sem.initial) {
@@ -114,9 +133,8 @@ function semaphoreType(typeName: 'semaphore' | 'boundedSemaphore'): ObjectType<S
           if (sem.value + sem.permits.size >= Number.MAX_SAFE_INTEGER) {
             throw new OperationError('OUT_OF_RANGE', `${typeName} ${JSON.stringify(sem.name)} already has 2^53 - 1 permits available`);
           }
-          sem.value += 1;
           // A permit given without a token is signalled capacity: it survives a restart.
-          sem.journal?.add(['sadd', sem.name]);
+          context.emit(['sadd', sem.name]);
         } else {
           const token = stringArg(args, 0, 'token', 'release(token?)');
           const permit = sem.permits.get(token);
@@ -128,10 +146,10 @@ function semaphoreType(typeName: 'semaphore' | 'boundedSemaphore'): ObjectType<S
           permit.session.unhold(permit);
           if (context.atomic) context.undo(() => {
             sem.permits.set(token, permit);
+            sem.value -= 1;
             permit.session.hold(permit);
           });
         }
-        if (context.atomic) context.undo(() => void (sem.value -= 1));
         context.defer(() => pumpSemaphore(sem));
         return null;
       },

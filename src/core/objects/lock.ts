@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { OperationError } from '../../errors.js';
 import { checkArity, stringArg } from '../args.js';
-import type { Journal } from '../journal.js';
+import { type AnyEffect, unknownEffect } from '../effects.js';
 import { type Holding, type SessionHandle, timeoutArg, WaitQueue } from '../waiting.js';
-import { type ObjectType, type OpContext, opsTable } from './types.js';
+import { metaField, type ObjectType, type OpContext, opsTable, safeCount } from '../object-type.js';
 
 /** What acquire resolves with. */
 export interface LockGrant {
@@ -35,16 +35,16 @@ export interface LockState {
   lastFence: number;
   readonly waiters: WaitQueue<LockGrant>;
   /**
-   * When the server persists changes: fences up to here are journaled as possibly handed out, so
-   * a restarted server never hands out a fence again (server/journal.ts).
+   * Fences up to here are recorded as possibly handed out (`fence` effects, a block at a time), so
+   * a restarted server never hands out a fence again. The holder and `lastFence` end with the
+   * sessions and are not logged.
    */
   fenceReserved: number;
-  readonly journal?: Journal | undefined;
-  /** The registry name fences are journaled under (a condition's own lock: the condition's). */
+  /** The object name fences are recorded under (a condition's own lock: the condition's). */
   readonly objectName?: string;
 }
 
-/** Fences journaled at once: one log record per this many acquisitions of a lock. */
+/** Fences recorded at once: one log record per this many acquisitions of a lock. */
 const FENCE_BLOCK = 1024;
 
 /** Random bytes drawn in bulk: one syscall per 341 tokens instead of one per grant. */
@@ -63,16 +63,54 @@ export function newToken(): string {
   return token;
 }
 
-export function createLock(name: string, reentrant: boolean, journal?: Journal, objectName = name): LockState {
-  return { name, reentrant, holder: null, lastFence: 0, waiters: new WaitQueue(), fenceReserved: 0, journal, objectName };
+export function createLock(name: string, reentrant: boolean, objectName = name): LockState {
+  return { name, reentrant, holder: null, lastFence: 0, waiters: new WaitQueue(), fenceReserved: 0, objectName };
+}
+
+/**
+ * Applies a lock's `fence` effect (or its inverse, `unfence`, never published). Live, the grant
+ * that needs the reservation has already taken its fence past the old one; replayed (or loaded),
+ * no grant did, and every fence up to the reservation counts as handed out.
+ */
+export function applyFence(lock: LockState, effect: AnyEffect, undoable: boolean, typeName: string): AnyEffect | undefined {
+  switch (effect[0]) {
+    case 'fence': {
+      const upto = safeCount(effect[2], 'fence');
+      const reserved = lock.fenceReserved;
+      if (lock.lastFence <= reserved) lock.lastFence = Math.max(lock.lastFence, upto);
+      lock.fenceReserved = Math.max(reserved, upto);
+      return undoable ? ['unfence', effect[1], reserved] : undefined;
+    }
+    case 'unfence':
+      lock.fenceReserved = effect[2] as number;
+      return undefined;
+    default:
+      throw unknownEffect(typeName, effect);
+  }
+}
+
+/** A lock's durable part: the highest fence that may have been handed out. */
+export function fenceOf(lock: LockState): number {
+  return Math.max(lock.lastFence, lock.fenceReserved);
+}
+
+/** Puts a captured fence back: no fence up to it is handed out again. */
+export function fillFence(lock: LockState, meta: unknown, what: string): void {
+  if (meta === undefined || meta === null) return;
+  const fence = safeCount(metaField(meta, 'fence'), `${what} meta.fence`);
+  lock.lastFence = Math.max(lock.lastFence, fence);
+  lock.fenceReserved = Math.max(lock.fenceReserved, fence);
 }
 
 function grantInfo(holder: Holder): LockGrant {
   return { token: holder.token, fence: holder.fence, depth: holder.depth };
 }
 
-/** Makes `session` the holder with a fresh token (or `token`, when a condition re-acquires). */
-function grantTo(lock: LockState, session: SessionHandle, token = newToken()): Holder {
+/**
+ * Makes `session` the holder with a fresh token (or `token`, when a condition re-acquires).
+ * `context` is the transaction that grants: the holder gives the lock on through it later.
+ */
+function grantTo(lock: LockState, session: SessionHandle, context: OpContext, token = newToken()): Holder {
   const holder: Holder = {
     token,
     fence: ++lock.lastFence,
@@ -82,15 +120,12 @@ function grantTo(lock: LockState, session: SessionHandle, token = newToken()): H
       if (lock.holder !== holder) return;
       session.sendEvent('lock-lost', { name: lock.name, token: holder.token, fence: holder.fence, reason });
       releaseHolder(lock, holder);
-      pumpLock(lock);
+      pumpLock(lock, context);
     },
   };
   lock.holder = holder;
   session.hold(holder);
-  if (lock.lastFence > lock.fenceReserved && lock.journal !== undefined) {
-    lock.fenceReserved = lock.lastFence + FENCE_BLOCK - 1;
-    lock.journal.add(['fence', lock.objectName!, lock.fenceReserved]);
-  }
+  if (lock.lastFence > lock.fenceReserved) context.emit(['fence', lock.objectName!, lock.lastFence + FENCE_BLOCK - 1]);
   return holder;
 }
 
@@ -100,13 +135,13 @@ function releaseHolder(lock: LockState, holder: Holder): void {
 }
 
 /** Grants the lock to the longest waiter whose session is still open. */
-export function pumpLock(lock: LockState): void {
+export function pumpLock(lock: LockState, context: OpContext): void {
   while (lock.holder === null) {
     const waiter = lock.waiters.shift();
     if (waiter === undefined) return;
     if (!waiter.session.isOpen) continue;
     const token = (waiter.data as { token?: string } | undefined)?.token;
-    waiter.grant(grantInfo(grantTo(lock, waiter.session, token)));
+    waiter.grant(grantInfo(grantTo(lock, waiter.session, context, token)));
   }
 }
 
@@ -116,12 +151,10 @@ export function pumpLock(lock: LockState): void {
  */
 export function acquireLock(lock: LockState, timeout: number | null, context: OpContext, token?: string): LockGrant | Promise<LockGrant> {
   if (lock.holder === null && lock.waiters.size === 0) {
-    const reserved = lock.fenceReserved;
-    const holder = grantTo(lock, context.session, token);
+    const holder = grantTo(lock, context.session, context, token);
     if (context.atomic) context.undo(() => {
       releaseHolder(lock, holder);
       lock.lastFence -= 1;
-      lock.fenceReserved = reserved;
     });
     return grantInfo(holder);
   }
@@ -159,14 +192,17 @@ export function releaseLockFully(lock: LockState, holder: Holder, context: OpCon
     lock.holder = holder;
     holder.session.hold(holder);
   });
-  context.defer(() => pumpLock(lock));
+  context.defer(() => pumpLock(lock, context));
 }
 
 function lockType(typeName: 'lock' | 'rlock'): ObjectType<LockState> {
   const reentrant = typeName === 'rlock';
   return {
     name: typeName,
-    create: (_init, name, objects) => createLock(name, reentrant, objects.journal),
+    create: (_init, name) => createLock(name, reentrant),
+    apply: (lock, effect, undoable) => applyFence(lock, effect, undoable, typeName),
+    capture: (lock) => ({ init: null, meta: { fence: fenceOf(lock) } }),
+    fill: (lock, meta) => fillFence(lock, meta, 'lock'),
     ops: opsTable<LockState>({
       /** acquire(timeout?, token?) → {token, fence, depth}; token re-enters an RLock. */
       acquire(lock, args, context) {

@@ -6,9 +6,9 @@
 import { OperationError } from '../../errors.js';
 import { Deque } from '../../util/deque.js';
 import { checkArity } from '../args.js';
-import type { Journal } from '../journal.js';
+import { type AnyEffect, ReplayError, unknownEffect } from '../effects.js';
 import { timeoutArg, WaitQueue } from '../waiting.js';
-import { type ObjectType, type OpContext, opsTable } from './types.js';
+import { metaField, type ObjectType, type OpContext, opsTable, safeCount } from '../object-type.js';
 
 export interface QueueState {
   readonly name: string;
@@ -20,8 +20,6 @@ export interface QueueState {
   readonly joiners: WaitQueue<boolean>;
   /** Items put and not yet marked done with taskDone(). */
   unfinished: number;
-  /** Set when the server persists changes (server/journal.ts). */
-  readonly journal?: Journal | undefined;
 }
 
 function readMaxsize(init: unknown): number {
@@ -38,13 +36,14 @@ function isFull(queue: QueueState): boolean {
 }
 
 /** Moves items to waiting getters and waiting puts into free space until neither can proceed. */
-function pumpQueue(queue: QueueState): void {
+function pumpQueue(queue: QueueState, context: OpContext): void {
   for (;;) {
     if (queue.items.length > 0 && queue.getters.size > 0) {
       const getter = queue.getters.shift()!;
       if (getter.session.isOpen) {
-        getter.grant(queue.items.shift());
-        queue.journal?.add(['qshift', queue.name]);
+        const item = queue.items.peekFirst();
+        context.emit(['qshift', queue.name]);
+        getter.grant(item);
       }
       continue;
     }
@@ -52,13 +51,43 @@ function pumpQueue(queue: QueueState): void {
       const putter = queue.putters.shift()!;
       if (!putter.session.isOpen) continue;
       const { item } = putter.data as { item: unknown };
-      queue.items.push(item);
-      queue.unfinished += 1;
-      queue.journal?.add(['qpush', queue.name, item]);
+      context.emit(['qpush', queue.name, item]);
       putter.grant(null);
       continue;
     }
     return;
+  }
+}
+
+function applyQueue(queue: QueueState, effect: AnyEffect, undoable: boolean): AnyEffect | undefined {
+  const name = queue.name;
+  switch (effect[0]) {
+    case 'qpush':
+      queue.items.push(effect[2]);
+      queue.unfinished += 1;
+      return undoable ? ['qunpush', name] : undefined;
+    case 'qshift': {
+      if (queue.items.length === 0) throw new ReplayError(`queue ${JSON.stringify(name)} is empty: nothing to take`);
+      const item = queue.items.shift();
+      return undoable ? ['qunshift', name, item] : undefined;
+    }
+    case 'qdone':
+      if (queue.unfinished <= 0) throw new ReplayError(`queue ${JSON.stringify(name)} has no unfinished task`);
+      queue.unfinished -= 1;
+      return undoable ? ['qundone', name] : undefined;
+    // The inverses, never published.
+    case 'qunpush':
+      queue.items.pop();
+      queue.unfinished -= 1;
+      return undefined;
+    case 'qunshift':
+      queue.items.unshift(effect[2]);
+      return undefined;
+    case 'qundone':
+      queue.unfinished += 1;
+      return undefined;
+    default:
+      throw unknownEffect('queue', effect);
   }
 }
 
@@ -72,14 +101,8 @@ function full(queue: QueueState, timedOut: boolean): OperationError {
 
 function put(queue: QueueState, item: unknown, timeout: number | null, context: OpContext): unknown {
   if (!isFull(queue) && queue.putters.size === 0) {
-    queue.items.push(item);
-    queue.unfinished += 1;
-    queue.journal?.add(['qpush', queue.name, item]);
-    if (context.atomic) context.undo(() => {
-      queue.items.pop();
-      queue.unfinished -= 1;
-    });
-    context.defer(() => pumpQueue(queue));
+    context.emit(['qpush', queue.name, item]);
+    context.defer(() => pumpQueue(queue, context));
     return null;
   }
   if (timeout === 0) throw full(queue, false);
@@ -88,10 +111,9 @@ function put(queue: QueueState, item: unknown, timeout: number | null, context: 
 
 function get(queue: QueueState, timeout: number | null, context: OpContext): unknown {
   if (queue.items.length > 0 && queue.getters.size === 0) {
-    const item = queue.items.shift();
-    queue.journal?.add(['qshift', queue.name]);
-    if (context.atomic) context.undo(() => queue.items.unshift(item));
-    context.defer(() => pumpQueue(queue));
+    const item = queue.items.peekFirst();
+    context.emit(['qshift', queue.name]);
+    context.defer(() => pumpQueue(queue, context));
     return item;
   }
   if (timeout === 0) throw empty(queue, false);
@@ -100,7 +122,7 @@ function get(queue: QueueState, timeout: number | null, context: OpContext): unk
 
 export const queueType: ObjectType<QueueState> = {
   name: 'queue',
-  create: (init, name, objects) => ({
+  create: (init, name) => ({
     name,
     maxsize: readMaxsize(init),
     items: new Deque(),
@@ -108,8 +130,20 @@ export const queueType: ObjectType<QueueState> = {
     putters: new WaitQueue(),
     joiners: new WaitQueue(),
     unfinished: 0,
-    journal: objects.journal,
   }),
+  apply: applyQueue,
+  capture: (queue) => {
+    const items = queue.items.toArray();
+    return {
+      init: queue.maxsize === 0 ? null : { maxsize: queue.maxsize },
+      meta: { unfinished: queue.unfinished },
+      items: { count: items.length, slice: (start, end) => items.slice(start, end) },
+    };
+  },
+  fill: (queue, meta, items) => {
+    for (const item of items ?? []) queue.items.push(item);
+    if (meta !== undefined && meta !== null) queue.unfinished = safeCount(metaField(meta, 'unfinished'), 'queue meta.unfinished');
+  },
   growingOps: new Set(['put', 'putNowait']),
   freeingOps: new Set(['get', 'getNowait']),
   checkInit: (queue, init, name) => {
@@ -163,9 +197,7 @@ export const queueType: ObjectType<QueueState> = {
       if (queue.unfinished <= 0) {
         throw new OperationError('OUT_OF_RANGE', `queue ${JSON.stringify(queue.name)}: taskDone() called more times than there were items`);
       }
-      queue.unfinished -= 1;
-      queue.journal?.add(['qdone', queue.name]);
-      if (context.atomic) context.undo(() => void (queue.unfinished += 1));
+      context.emit(['qdone', queue.name]);
       if (queue.unfinished === 0) context.defer(() => {
         for (const joiner of queue.joiners.drain()) joiner.grant(true);
       });

@@ -2,8 +2,8 @@
 import { Mutex } from 'async-mutex';
 import { OperationError } from '../errors.js';
 import type { Request } from '../protocol/message.js';
-import type { OpContext } from './objects/types.js';
-import type { Registry } from './registry.js';
+import type { Store } from './store.js';
+import type { Tx } from './tx.js';
 
 /**
  * Runs `request.op` on the object it names and returns the result, or a Promise of it for
@@ -17,7 +17,7 @@ import type { Registry } from './registry.js';
  * @throws OperationError UNKNOWN_TYPE, WRONG_TYPE, UNKNOWN_METHOD, OUT_OF_MEMORY, TOO_MANY_OBJECTS,
  *   or what the operation throws.
  */
-export function dispatchObjectOp(registry: Registry, request: Request, context: OpContext): unknown {
+export function dispatchObjectOp(registry: Store, request: Request, context: Tx): unknown {
   const name = request.name!;
   // The object, when it exists as this type, tells the type: one Map lookup fewer per request.
   const existing = registry.peek(name);
@@ -35,7 +35,8 @@ export function dispatchObjectOp(registry: Registry, request: Request, context: 
   const object =
     existing !== undefined && existing.type === type && request.init === undefined
       ? existing
-      : registry.resolve(type.name, name, request.init, context.atomic ? () => context.undo(() => registry.delete(name)) : undefined);
+      : registry.resolve(type.name, name, request.init, context);
+  context.target = object;
   const awaits = type.awaitingOps?.has(request.op) === true;
   if (awaits || object.mutex?.isLocked()) {
     if (context.atomic) {

@@ -1,12 +1,10 @@
 /**
- * What shared objects tell the persistence layer: each change to persisted state, as an EFFECT
- * (the change itself, e.g. "key k is now 8"), never the request that caused it (`incr k`). Effects
+ * The changes of state: each one an EFFECT (the change itself, e.g. "key k is now 8"), never the
+ * request that caused it (`incr k`). An operation emits effects through its transaction (tx.ts);
+ * its object type's `apply` makes them, and is the only code that changes the durable state. They
  * replay deterministically, and they also cover changes made outside any request, such as a queue
- * handing an item to a blocked getter. docs/PERSISTENCE.md describes the log they end up in.
- *
- * Objects reach the journal through their state (`state.journal`, set at creation from
- * {@link ObjectLookup.journal}); it is undefined when the server runs in memory, so the cost of
- * journaling there is one property check per change.
+ * handing an item to a blocked getter. Committed effects go out on the change stream
+ * (change-stream.ts); persistence writes them to the log (docs/PERSISTENCE.md), in this JSON form.
  */
 
 /** Anything that can be stored: a JSON value as a request delivered it (never mutated afterwards). */
@@ -42,24 +40,21 @@ export type Effect =
   /** Contents for an object created just before (restore): see persistence/state.ts. */
   | readonly ['fill', name: string, meta: Json, items: readonly Json[] | null];
 
-/** Where objects record their changes. */
-export interface Journal {
-  /** Records one change, made in memory just before. */
-  add(effect: Effect): void;
-}
+/**
+ * Any effect, of a built-in type or of a type a program registers: its kind first, then (except
+ * `create`) the name of the object it changes. Kinds are short: each is written to the log.
+ */
+export type AnyEffect = readonly [kind: string, ...rest: unknown[]];
+
+import { ReplayError } from '../errors.js';
+
+export { ReplayError };
 
 /**
- * The journal as the request machinery drives it (session.ts). The effects of one request, or of
- * one whole atomic batch, go into ONE log record (with those of other whole requests made while
- * it waits for its write), so a batch is all-or-nothing on replay too.
+ * What the request machinery needs of a persisting server beyond the change stream it subscribes
+ * to: whether an answer must wait for the disk.
  */
-export interface RequestJournal extends Journal {
-  /** Starts grouping: effects until the matching {@link end} go into one record together. */
-  begin(): void;
-  /** Ends the group and journals it (nothing when it is empty). */
-  end(): void;
-  /** Drops the open group's effects: an atomic batch was rolled back in memory. */
-  discard(): void;
+export interface RequestJournal {
   /** True when answers may have to wait for the disk (fsync `always`): {@link whenDurable} is needed. */
   readonly holdsAnswers: boolean;
   /**
@@ -68,4 +63,9 @@ export interface RequestJournal extends Journal {
    * never shows a change that a crash could still undo.
    */
   whenDurable(send: () => void): boolean;
+}
+
+/** The error of an effect that a type does not make: a damaged log, or a log of another program. */
+export function unknownEffect(typeName: string, effect: AnyEffect): ReplayError {
+  return new ReplayError(`${JSON.stringify(effect[1])} is a ${typeName}, which has no change ${JSON.stringify(effect[0])}`);
 }

@@ -5,11 +5,11 @@
 import { OperationError } from '../../errors.js';
 import { jsonEqual } from '../../util/json-equal.js';
 import { checkArity } from '../args.js';
-import type { Journal } from '../journal.js';
-import { type ObjectType, type OpContext, opsTable } from './types.js';
+import { type AnyEffect, ReplayError, unknownEffect } from '../effects.js';
+import { type ObjectType, type OpContext, opsTable } from '../object-type.js';
 
-/** The items; the name and journal are set when the server persists changes (a plain [] works too). */
-export type ListState = unknown[] & { name?: string; journal?: Journal | undefined };
+/** The items, and the name the effects carry (a plain [] works too). */
+export type ListState = unknown[] & { name?: string };
 
 function integerArg(args: unknown[], index: number, param: string, signature: string): number {
   const value = args[index];
@@ -42,33 +42,57 @@ function find(list: ListState, value: unknown, signature: string): number {
   return at;
 }
 
-function spliceUndoable(list: ListState, context: OpContext, start: number, deleteCount: number, ...items: unknown[]): unknown[] {
-  const removed = list.splice(start, deleteCount, ...items);
-  list.journal?.add(['lsplice', list.name!, start, deleteCount, items]);
-  if (context.atomic) context.undo(() => void list.splice(start, items.length, ...removed));
+/** Emits `list.splice(start, deleteCount, ...items)`; returns what it removed. */
+function splice(list: ListState, context: OpContext, start: number, deleteCount: number, items: readonly unknown[]): unknown[] {
+  const removed = list.slice(start, start + deleteCount);
+  context.emit(['lsplice', list.name!, start, deleteCount, items]);
+  return removed;
+}
+
+function applyList(list: ListState, effect: AnyEffect, undoable: boolean): AnyEffect | undefined {
+  if (effect[0] !== 'lsplice') throw unknownEffect('list', effect);
+  const [, name, start, deleteCount, items] = effect as readonly [string, string, number, number, readonly unknown[]];
+  if (!Array.isArray(items) || typeof start !== 'number' || start > list.length) {
+    throw new ReplayError(`list splice at ${start} does not fit a list of ${list.length}`);
+  }
+  const removed = spliceItems(list, start, deleteCount, items);
+  return undoable ? ['lsplice', name, start, items.length, removed] : undefined;
+}
+
+/** `list.splice(start, deleteCount, ...items)` without spreading a possibly huge array. */
+function spliceItems(list: unknown[], start: number, deleteCount: number, items: readonly unknown[]): unknown[] {
+  if (items.length < 4096) return list.splice(start, deleteCount, ...items);
+  const tail = list.splice(start);
+  const removed = tail.splice(0, deleteCount);
+  for (const item of items) list.push(item);
+  for (const item of tail) list.push(item);
   return removed;
 }
 
 export const listType: ObjectType<ListState> = {
   name: 'list',
-  create: (_init, name, objects): ListState => Object.assign([], { name, journal: objects.journal }),
+  create: (_init, name): ListState => Object.assign([], { name }),
+  apply: applyList,
+  capture: (list) => {
+    const items = list.slice();
+    return { init: null, meta: null, items: { count: items.length, slice: (start, end) => items.slice(start, end) } };
+  },
+  fill: (list, _meta, items) => {
+    for (const item of items ?? []) list.push(item);
+  },
   growingOps: new Set(['append', 'extend', 'insert', 'set']),
   freeingOps: new Set(['pop', 'remove', 'clear']),
   ops: opsTable<ListState>({
     append(list, args, context) {
       checkArity(args, 1, 1, 'append(value)');
-      spliceUndoable(list, context, list.length, 0, args[0]);
+      splice(list, context, list.length, 0, [args[0]]);
       return list.length;
     },
 
     extend(list, args, context) {
       checkArity(args, 1, 1, 'extend(values)');
       if (!Array.isArray(args[0])) throw new OperationError('INVALID_ARGUMENT', 'extend(values): values must be an array');
-      const before = list.length;
-      // A loop, not push(...values): spreading a large array overflows the argument limit.
-      for (const value of args[0]) list.push(value);
-      list.journal?.add(['lsplice', list.name!, before, 0, args[0]]);
-      if (context.atomic) context.undo(() => void (list.length = before));
+      splice(list, context, list.length, 0, args[0]);
       return list.length;
     },
 
@@ -80,7 +104,7 @@ export const listType: ObjectType<ListState> = {
     set(list, args, context) {
       checkArity(args, 2, 2, 'set(index, value)');
       const at = position(list, integerArg(args, 0, 'index', 'set(index, value)'), 'set(index, value)');
-      spliceUndoable(list, context, at, 1, args[1]);
+      splice(list, context, at, 1, [args[1]]);
       return null;
     },
 
@@ -88,7 +112,7 @@ export const listType: ObjectType<ListState> = {
     insert(list, args, context) {
       checkArity(args, 2, 2, 'insert(index, value)');
       const at = bound(list, integerArg(args, 0, 'index', 'insert(index, value)'), 0, 'index', 'insert(index, value)');
-      spliceUndoable(list, context, at, 0, args[1]);
+      splice(list, context, at, 0, [args[1]]);
       return list.length;
     },
 
@@ -96,13 +120,13 @@ export const listType: ObjectType<ListState> = {
     pop(list, args, context) {
       checkArity(args, 0, 1, 'pop(index?)');
       const index = args.length > 0 ? integerArg(args, 0, 'index', 'pop(index?)') : -1;
-      return spliceUndoable(list, context, position(list, index, 'pop(index?)'), 1)[0];
+      return splice(list, context, position(list, index, 'pop(index?)'), 1, [])[0];
     },
 
     /** remove(value): removes the first deep-equal item, or VALUE_NOT_FOUND. */
     remove(list, args, context) {
       checkArity(args, 1, 1, 'remove(value)');
-      spliceUndoable(list, context, find(list, args[0], 'remove(value)'), 1);
+      splice(list, context, find(list, args[0], 'remove(value)'), 1, []);
       return null;
     },
 
@@ -126,11 +150,7 @@ export const listType: ObjectType<ListState> = {
 
     clear(list, args, context) {
       checkArity(args, 0, 0, 'clear()');
-      const removed = list.splice(0);
-      if (removed.length > 0) list.journal?.add(['lsplice', list.name!, 0, removed.length, []]);
-      if (context.atomic) context.undo(() => {
-        for (const value of removed) list.push(value);
-      });
+      if (list.length > 0) splice(list, context, 0, list.length, []);
       return null;
     },
   }),

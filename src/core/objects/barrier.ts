@@ -6,7 +6,7 @@
 import { OperationError } from '../../errors.js';
 import { checkArity } from '../args.js';
 import { timeoutArg, WaitQueue } from '../waiting.js';
-import { type ObjectType, type OpContext, opsTable } from './types.js';
+import { type ObjectType, type OpContext, opsTable } from '../object-type.js';
 
 export interface BarrierState {
   readonly name: string;
@@ -39,6 +39,8 @@ function noBatch(context: OpContext, op: string): void {
 export const barrierType: ObjectType<BarrierState> = {
   name: 'barrier',
   create: (init, name) => ({ name, parties: readParties(init), broken: false, waiters: new WaitQueue() }),
+  // Waiting parties and a broken state end with the sessions: only the barrier's size persists.
+  capture: (barrier) => ({ init: { parties: barrier.parties }, meta: null }),
   checkInit: (barrier, init, name) => {
     if (init !== undefined && readParties(init) !== barrier.parties) {
       throw new OperationError('INVALID_ARGUMENT', `barrier ${JSON.stringify(name)} already exists with ${barrier.parties} parties`);

@@ -1,27 +1,11 @@
-/** Named objects by type, and routing a request to an exposed operation. No sockets. */
+/** The in-memory store: named objects by type, and routing a request to an exposed operation. No sockets. */
 import { describe, expect, it } from 'vitest';
 import type { Request } from '../../../src/protocol/message.js';
-import { dispatchObjectOp } from '../../../src/server/dispatch.js';
-import { dictType, type DictState } from '../../../src/server/objects/dict.js';
-import { type ObjectType, type OpContext, opsTable } from '../../../src/server/objects/types.js';
-import { BUILTIN_TYPES, Registry } from '../../../src/server/registry.js';
+import { dispatchObjectOp } from '../../../src/core/dispatch.js';
+import { dictType, type DictState } from '../../../src/core/objects/dict.js';
+import { type ObjectType, opsTable } from '../../../src/core/object-type.js';
+import { BUILTIN_TYPES, Registry } from '../../../src/core/memory-store.js';
 import { codeOf } from '../../helpers/assert.js';
-
-function context(atomic = false): OpContext & { undos: Array<() => void> } {
-  const undos: Array<() => void> = [];
-  return {
-    sessionId: 1,
-    session: undefined as never,
-    requestId: 1,
-    atomic,
-    undos,
-    undo: (step) => void undos.push(step),
-    defer: (step) => step(),
-    wait: () => {
-      throw new Error('unexpected wait');
-    },
-  };
-}
 
 let nextId = 1;
 function request(type: string, name: string, op: string, args: unknown[] = [], init?: unknown): Request {
@@ -99,12 +83,17 @@ describe('Registry', () => {
       expect(registry.size).toBe(1);
     });
 
-    it('calls onCreate only when the call created the object', () => {
+    it('emits a create effect only when the call created the object', () => {
       const registry = new Registry();
-      let created = 0;
-      registry.resolve('dict', 'd', undefined, () => created++);
-      registry.resolve('dict', 'd', undefined, () => created++);
-      expect(created).toBe(1);
+      const published: unknown[] = [];
+      registry.changes.subscribe((_revision, effects) => published.push(...effects));
+      for (let i = 0; i < 2; i++) {
+        const tx = registry.begin();
+        registry.resolve('dict', 'd', undefined, tx);
+        tx.commit();
+      }
+      expect(published).toEqual([['create', 'dict', 'd', null]]);
+      expect(registry.changes.revision).toBe(1);
     });
 
     it('keeps different names apart', () => {
@@ -151,11 +140,12 @@ describe('Registry', () => {
     });
   });
 
-  describe('#delete', () => {
-    it('forgets a name so it can be created again, even as another type', () => {
+  describe('a rolled-back creation', () => {
+    it('forgets the name so it can be created again, even as another type', () => {
       const registry = new Registry();
-      registry.resolve('dict', 'x');
-      registry.delete('x');
+      const tx = registry.begin(undefined, null, true);
+      registry.resolve('dict', 'x', undefined, tx);
+      tx.rollback();
       expect(registry.size).toBe(0);
       expect(registry.resolve('list', 'x').type.name).toBe('list');
     });
@@ -165,40 +155,40 @@ describe('Registry', () => {
 describe('dispatchObjectOp', () => {
   it('runs an exposed operation on the named object and returns its result', () => {
     const registry = new Registry();
-    expect(dispatchObjectOp(registry, request('dict', 'd', 'set', ['k', 5]), context())).toBeNull();
-    expect(dispatchObjectOp(registry, request('dict', 'd', 'incr', ['k', 2]), context())).toBe(7);
-    expect(dispatchObjectOp(registry, request('dict', 'other', 'get', ['k']), context())).toBeNull();
+    expect(dispatchObjectOp(registry, request('dict', 'd', 'set', ['k', 5]), registry.begin())).toBeNull();
+    expect(dispatchObjectOp(registry, request('dict', 'd', 'incr', ['k', 2]), registry.begin())).toBe(7);
+    expect(dispatchObjectOp(registry, request('dict', 'other', 'get', ['k']), registry.begin())).toBeNull();
   });
 
   it('fails with UNKNOWN_METHOD for names not in the ops table', () => {
     const registry = new Registry();
-    dispatchObjectOp(registry, request('dict', 'd', 'set', ['k', 1]), context());
+    dispatchObjectOp(registry, request('dict', 'd', 'set', ['k', 1]), registry.begin());
     for (const op of ['nosuch', 'toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'ops', 'create', 'GET']) {
-      expect(codeOf(() => dispatchObjectOp(registry, request('dict', 'd', op, ['k']), context())), op).toBe('UNKNOWN_METHOD');
+      expect(codeOf(() => dispatchObjectOp(registry, request('dict', 'd', op, ['k']), registry.begin())), op).toBe('UNKNOWN_METHOD');
     }
     expect((registry.resolve('dict', 'd').state as DictState).get('k')).toBe(1);
   });
 
   it('fails with UNKNOWN_TYPE and WRONG_TYPE as the registry does', () => {
     const registry = new Registry();
-    dispatchObjectOp(registry, request('dict', 'd', 'size'), context());
-    expect(codeOf(() => dispatchObjectOp(registry, request('nosuch', 'n', 'get', ['k']), context()))).toBe('UNKNOWN_TYPE');
-    expect(codeOf(() => dispatchObjectOp(registry, request('list', 'd', 'size'), context()))).toBe('WRONG_TYPE');
+    dispatchObjectOp(registry, request('dict', 'd', 'size'), registry.begin());
+    expect(codeOf(() => dispatchObjectOp(registry, request('nosuch', 'n', 'get', ['k']), registry.begin()))).toBe('UNKNOWN_TYPE');
+    expect(codeOf(() => dispatchObjectOp(registry, request('list', 'd', 'size'), registry.begin()))).toBe('WRONG_TYPE');
   });
 
   it("passes the operation's own errors through unchanged", () => {
     const registry = new Registry();
-    dispatchObjectOp(registry, request('dict', 'd', 'set', ['s', 'text']), context());
-    expect(codeOf(() => dispatchObjectOp(registry, request('dict', 'd', 'incr', ['s']), context()))).toBe('WRONG_TYPE');
-    expect(codeOf(() => dispatchObjectOp(registry, request('dict', 'd', 'pop', ['missing']), context()))).toBe('KEY_NOT_FOUND');
+    dispatchObjectOp(registry, request('dict', 'd', 'set', ['s', 'text']), registry.begin());
+    expect(codeOf(() => dispatchObjectOp(registry, request('dict', 'd', 'incr', ['s']), registry.begin()))).toBe('WRONG_TYPE');
+    expect(codeOf(() => dispatchObjectOp(registry, request('dict', 'd', 'pop', ['missing']), registry.begin()))).toBe('KEY_NOT_FOUND');
   });
 
-  it('in an atomic batch, records an undo step that removes an object the batch created', () => {
+  it('in an atomic batch, keeps an inverse that removes an object the batch created', () => {
     const registry = new Registry();
-    const ctx = context(true);
+    const ctx = registry.begin(undefined, 1, true);
     dispatchObjectOp(registry, request('dict', 'fresh', 'set', ['k', 1]), ctx);
     expect(registry.size).toBe(1);
-    for (const step of ctx.undos.reverse()) step();
+    ctx.rollback();
     expect(registry.size).toBe(0);
   });
 
@@ -207,15 +197,15 @@ describe('dispatchObjectOp', () => {
       const registry = new Registry([ledgerType(true)]);
       const ledger = registry.resolve('ledger', 'l').state as Ledger;
 
-      const transfer = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), context());
+      const transfer = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), registry.begin());
       expect(transfer).toBeInstanceOf(Promise);
       await settle();
       // The transfer is half-way: one unit left `a` and has not reached `b`.
       expect(ledger.trace).toEqual(['transfer:start']);
       expect(ledger.a + ledger.b).toBe(9);
 
-      const total = dispatchObjectOp(registry, request('ledger', 'l', 'total'), context());
-      const reset = dispatchObjectOp(registry, request('ledger', 'l', 'reset'), context());
+      const total = dispatchObjectOp(registry, request('ledger', 'l', 'total'), registry.begin());
+      const reset = dispatchObjectOp(registry, request('ledger', 'l', 'reset'), registry.begin());
       // Queued, not run: a sync op would otherwise have returned 9 right here.
       expect(total).toBeInstanceOf(Promise);
       expect(reset).toBeInstanceOf(Promise);
@@ -232,8 +222,8 @@ describe('dispatchObjectOp', () => {
     it('runs two awaiting operations one after the other, in arrival order', async () => {
       const registry = new Registry([ledgerType(true)]);
       const ledger = registry.resolve('ledger', 'l').state as Ledger;
-      const first = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), context()) as Promise<unknown>;
-      const second = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), context()) as Promise<unknown>;
+      const first = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), registry.begin()) as Promise<unknown>;
+      const second = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), registry.begin()) as Promise<unknown>;
       await settle();
       expect(ledger.trace).toEqual(['transfer:start']);
       ledger.gate.open(); // the gate stays open: the second transfer passes straight through
@@ -246,17 +236,17 @@ describe('dispatchObjectOp', () => {
       const registry = new Registry([ledgerType(true)]);
       const ledger = registry.resolve('ledger', 'l').state as Ledger;
       ledger.gate.open();
-      await dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), context());
-      await dispatchObjectOp(registry, request('ledger', 'l', 'total'), context());
-      expect(dispatchObjectOp(registry, request('ledger', 'l', 'total'), context())).toBe(10);
+      await dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), registry.begin());
+      await dispatchObjectOp(registry, request('ledger', 'l', 'total'), registry.begin());
+      expect(dispatchObjectOp(registry, request('ledger', 'l', 'total'), registry.begin())).toBe(10);
     });
 
     it('turns an error of a queued operation into a rejection, and keeps serving after it', async () => {
       const registry = new Registry([ledgerType(true)]);
       const ledger = registry.resolve('ledger', 'l').state as Ledger;
-      const transfer = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), context());
-      const failing = dispatchObjectOp(registry, request('ledger', 'l', 'fail'), context()) as Promise<unknown>;
-      const total = dispatchObjectOp(registry, request('ledger', 'l', 'total'), context());
+      const transfer = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), registry.begin());
+      const failing = dispatchObjectOp(registry, request('ledger', 'l', 'fail'), registry.begin()) as Promise<unknown>;
+      const total = dispatchObjectOp(registry, request('ledger', 'l', 'total'), registry.begin());
       ledger.gate.open();
       await transfer;
       await expect(failing).rejects.toThrow('boom');
@@ -265,9 +255,9 @@ describe('dispatchObjectOp', () => {
 
     it('does not hold up operations on other objects', async () => {
       const registry = new Registry([ledgerType(true)]);
-      const transfer = dispatchObjectOp(registry, request('ledger', 'busy', 'transfer'), context());
+      const transfer = dispatchObjectOp(registry, request('ledger', 'busy', 'transfer'), registry.begin());
       await settle();
-      expect(dispatchObjectOp(registry, request('ledger', 'idle', 'total'), context())).toBe(10);
+      expect(dispatchObjectOp(registry, request('ledger', 'idle', 'total'), registry.begin())).toBe(10);
       (registry.resolve('ledger', 'busy').state as Ledger).gate.open();
       await transfer;
     });
@@ -275,22 +265,22 @@ describe('dispatchObjectOp', () => {
     it('fails with WOULD_BLOCK inside an atomic batch, whether it is the awaiting op or one queued behind it', async () => {
       const registry = new Registry([ledgerType(true)]);
       const ledger = registry.resolve('ledger', 'l').state as Ledger;
-      expect(codeOf(() => dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), context(true)))).toBe('WOULD_BLOCK');
+      expect(codeOf(() => dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), registry.begin(undefined, 1, true)))).toBe('WOULD_BLOCK');
       expect(ledger.trace).toEqual([]);
-      const transfer = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), context());
-      expect(codeOf(() => dispatchObjectOp(registry, request('ledger', 'l', 'total'), context(true)))).toBe('WOULD_BLOCK');
+      const transfer = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), registry.begin());
+      expect(codeOf(() => dispatchObjectOp(registry, request('ledger', 'l', 'total'), registry.begin(undefined, 1, true)))).toBe('WOULD_BLOCK');
       ledger.gate.open();
       await transfer;
-      expect(dispatchObjectOp(registry, request('ledger', 'l', 'total'), context(true))).toBe(10);
+      expect(dispatchObjectOp(registry, request('ledger', 'l', 'total'), registry.begin(undefined, 1, true))).toBe(10);
     });
 
     it('is what serializes: the same type without awaitingOps lets a read see the half-done change', async () => {
       // Control for the tests above: without the mutex the interleaving they rule out happens.
       const registry = new Registry([ledgerType(false)]);
       const ledger = registry.resolve('ledger', 'l').state as Ledger;
-      const transfer = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), context());
+      const transfer = dispatchObjectOp(registry, request('ledger', 'l', 'transfer'), registry.begin());
       await settle();
-      expect(dispatchObjectOp(registry, request('ledger', 'l', 'total'), context())).toBe(9);
+      expect(dispatchObjectOp(registry, request('ledger', 'l', 'total'), registry.begin())).toBe(9);
       ledger.gate.open();
       await transfer;
     });

@@ -1,49 +1,27 @@
 /** The shared dict's operations table, called directly: no server, no socket. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { dictType, type DictState } from '../../../src/server/objects/dict.js';
-import type { OpContext } from '../../../src/server/objects/types.js';
-import { codeOf } from '../../helpers/assert.js';
+import { dictType, type DictState } from '../../../../src/core/objects/dict.js';
+import { MemoryStore } from '../../../../src/core/memory-store.js';
+import { codeOf } from '../../../helpers/assert.js';
 
-/** A non-atomic request context: dict ops never wait, defer or touch the session. */
-function plainContext(): OpContext {
-  return {
-    sessionId: 1,
-    session: undefined as never,
-    requestId: 1,
-    atomic: false,
-    undo: () => {},
-    defer: (step) => step(),
-    wait: () => {
-      throw new Error('a dict operation must never wait');
-    },
-  };
-}
-
-/** An atomic-batch context that records undo steps; `rollback()` runs them newest first. */
-function atomicContext(): OpContext & { rollback(): void } {
-  const steps: Array<() => void> = [];
-  return {
-    ...plainContext(),
-    atomic: true,
-    undo: (step) => void steps.push(step),
-    rollback: () => {
-      for (const step of steps.splice(0).reverse()) step();
-    },
-  };
-}
-
+let store: MemoryStore;
 let dict: DictState;
+/** Runs one dict operation in a transaction of its own, as a request does. */
 const call = (op: string, ...args: unknown[]): unknown => {
   const operation = dictType.ops.get(op);
   if (operation === undefined) throw new Error(`no dict op ${op}`);
-  return operation(dict, args, plainContext());
+  const tx = store.begin();
+  const result = operation(dict, args, tx);
+  tx.commit();
+  return result;
 };
 
 
 const snapshot = (): Array<[string, unknown]> => structuredClone([...dict]);
 
 beforeEach(() => {
-  dict = dictType.create(undefined, 'd', { stateOf: () => undefined });
+  store = new MemoryStore();
+  dict = store.resolve('dict', 'd').state as DictState;
 });
 
 describe('dictType', () => {
@@ -430,11 +408,11 @@ describe('dictType', () => {
   });
 
   describe('inside an atomic batch', () => {
-    it('records undo steps that restore the contents of every changed key, added or removed', () => {
+    it('keeps inverses that restore every changed key, added or removed, in its place', () => {
       dict.set('a', 1);
       dict.set('b', 2);
       const before = snapshot();
-      const context = atomicContext();
+      const context = store.begin(undefined, 1, true);
       const run = (op: string, ...args: unknown[]) => dictType.ops.get(op)!(dict, args, context);
       run('set', 'a', 10);
       run('update', { b: 20, c: 30 });
@@ -446,8 +424,8 @@ describe('dictType', () => {
       run('clear');
       run('setMany', [['e', 1]]);
       context.rollback();
-      // Contents, not order: a key deleted and put back by an undo step moves to the end.
-      expect(Object.fromEntries(snapshot())).toEqual(Object.fromEntries(before));
+      // Order too: a deleted key is put back where it was (the log, which never saw the batch, keeps it there).
+      expect(snapshot()).toEqual(before);
     });
   });
 });

@@ -6,8 +6,8 @@
 import { OperationError } from '../../errors.js';
 import { checkArity, stringArg } from '../args.js';
 import { timeoutArg, WaitQueue } from '../waiting.js';
-import { acquireLock, createLock, type LockGrant, type LockState, ownedHolder, releaseLockFully } from './lock.js';
-import { type ObjectType, type OpContext, opsTable } from './types.js';
+import { acquireLock, applyFence, createLock, fenceOf, fillFence, type LockGrant, type LockState, ownedHolder, releaseLockFully } from './lock.js';
+import { type ObjectType, type OpContext, opsTable } from '../object-type.js';
 
 export interface ConditionState {
   readonly name: string;
@@ -63,7 +63,7 @@ export const conditionType: ObjectType<ConditionState> = {
   create: (init, name, objects) => {
     const lockName = readLockName(init);
     if (lockName === null) {
-      return { name, lock: createLock(`${name} (condition lock)`, false, objects.journal, name), lockName, waiters: new WaitQueue() };
+      return { name, lock: createLock(`${name} (condition lock)`, false, name), lockName, waiters: new WaitQueue() };
     }
     // Created with the name the condition is about to take, the lock would be replaced by it in
     // memory while the log still creates both: the data directory would no longer load.
@@ -83,6 +83,13 @@ export const conditionType: ObjectType<ConditionState> = {
       );
     }
     return { name, lock, lockName, waiters: new WaitQueue() };
+  },
+  // A condition's own lock records its fences under the condition's name; a shared lock under its own.
+  apply: (cond, effect, undoable) => applyFence(cond.lock, effect, undoable, 'condition'),
+  capture: (cond) =>
+    cond.lockName !== null ? { init: { lock: cond.lockName }, meta: null } : { init: null, meta: { fence: fenceOf(cond.lock) } },
+  fill: (cond, meta) => {
+    if (cond.lockName === null) fillFence(cond.lock, meta, 'condition');
   },
   checkInit: (cond, init, name) => {
     if (init !== undefined && readLockName(init) !== cond.lockName) {
