@@ -63,7 +63,7 @@ describe('ReplayError', () => {
     expect(err).toBeInstanceOf(PersistenceError);
     expect(err).toBeInstanceOf(SyncmgrError);
     expect(err).toMatchObject({ code: 'DATA_CORRUPT', name: 'ReplayError' });
-    expect((err as Error).message).toMatch(/unknown effect/);
+    expect((err as Error).message).toMatch(/no object named/);
   });
 });
 
