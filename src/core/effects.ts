@@ -6,6 +6,10 @@
  * handing an item to a blocked getter. Committed effects go out on the change stream
  * (change-stream.ts); persistence writes them to the log (docs/PERSISTENCE.md), in this JSON form.
  */
+import { ReplayError } from '../errors.js';
+
+// Thrown when a change does not apply: the log or snapshot is damaged (errors.ts).
+export { ReplayError };
 
 /** Anything that can be stored: a JSON value as a request delivered it (never mutated afterwards). */
 type Json = unknown;
@@ -46,9 +50,6 @@ export type Effect =
  */
 export type AnyEffect = readonly [kind: string, ...rest: unknown[]];
 
-import { ReplayError } from '../errors.js';
-
-export { ReplayError };
 
 /**
  * What the request machinery needs of a persisting server beyond the change stream it subscribes
